@@ -1,0 +1,3 @@
+"""markwatch: trademark-infringement monitoring for marketplaces."""
+
+__version__ = "0.1.0"

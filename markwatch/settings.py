@@ -1,0 +1,124 @@
+"""One typed settings object, read from ``MARKWATCH_*`` environment variables.
+
+Defaults are the embedded ones: a SQLite store and a broker that needs no server, both under
+``MARKWATCH_DATA_DIR``. Production sets ``MARKWATCH_DATABASE_URL`` (PostgreSQL) and
+``MARKWATCH_BROKER_URL`` (Redis). Every field is documented in the README; a test keeps the two in
+step.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MARKWATCH_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Deployment environment; production refuses embedded defaults."
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Directory for the embedded store, broker queue and crawl logs."
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the store. Empty: SQLite file in the data directory."
+    )
+    broker_url: str = Field(
+        "",
+        description="Celery broker URL, e.g. redis://127.0.0.1:6379/0. Empty: a filesystem "
+        "queue in the data directory (no server needed).",
+    )
+    worker_concurrency: int = Field(2, ge=1, le=64, description="Celery worker processes.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level for the CLI, workers and crawls."
+    )
+
+    # crawling
+    crawl_delay: float = Field(
+        2.0, ge=0, description="Seconds between two requests to the same marketplace host."
+    )
+    crawl_concurrency_per_host: int = Field(
+        1, ge=1, le=16, description="Requests in flight per marketplace host."
+    )
+    crawl_max_pages: int = Field(
+        20, ge=1, le=1000, description="Search result pages followed per search term."
+    )
+    crawl_timeout: int = Field(
+        900, ge=10, description="Seconds a single crawl of one watch may run before it is stopped."
+    )
+    crawl_user_agent: str = Field(
+        "markwatch/0.1 (+https://github.com/markwatch/markwatch; brand-protection monitor)",
+        description="User-Agent sent to marketplaces; robots.txt rules for it are obeyed.",
+    )
+    crawl_loopback_unthrottled: bool = Field(
+        False,
+        description="Lift the politeness delay and AutoThrottle for hosts on 127.0.0.0/8 (the "
+        "bundled test marketplaces). Never set this against real marketplaces.",
+    )
+
+    # matching
+    tier_high: int = Field(80, ge=1, le=100, description="Score from which a match is tier high.")
+    tier_medium: int = Field(60, ge=1, le=100, description="Score from which a match is medium.")
+    tier_low: int = Field(
+        40, ge=1, le=100, description="Lowest score reported; lower matches are dropped."
+    )
+
+    # bundled test marketplaces
+    marketplaces_host: str = Field("127.0.0.1", description="Host the test marketplaces bind.")
+    marketplaces_port: int = Field(
+        8301, ge=1024, le=65000, description="First port of the test marketplaces (one per shop)."
+    )
+    marketplaces_seed: int = Field(20261124, description="Seed the test listings are made from.")
+    marketplaces_listings: int = Field(
+        2400, ge=100, le=200_000, description="Listings the test marketplaces generate."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not (self.tier_low <= self.tier_medium <= self.tier_high):
+            raise ValueError(
+                "tier thresholds must satisfy MARKWATCH_TIER_LOW <= MARKWATCH_TIER_MEDIUM "
+                "<= MARKWATCH_TIER_HIGH"
+            )
+        if self.env == "production":
+            if self.effective_database_url.startswith("sqlite"):
+                raise ValueError("production needs MARKWATCH_DATABASE_URL (PostgreSQL)")
+            if self.effective_broker_url.startswith("filesystem"):
+                raise ValueError("production needs MARKWATCH_BROKER_URL (Redis)")
+            if self.crawl_loopback_unthrottled:
+                raise ValueError("MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED is for tests and demos only")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'markwatch.db'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.effective_broker_url.startswith("filesystem")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings()
