@@ -1,0 +1,331 @@
+"""The ``markwatch`` command line: a thin layer over ``db``, ``tasks`` and ``markwatch``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from markwatch.settings import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError: show it as a usage error
+        raise click.ClickException(f"invalid settings: {exc}") from None
+
+
+def _sessions():
+    from db.session import engine_for, session_factory
+
+    return session_factory(engine_for(_settings().effective_database_url))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="markwatch")
+def main() -> None:
+    """markwatch: find marketplace listings that infringe your trademarks, and act on them."""
+    logging.basicConfig(
+        level=getattr(logging, _settings().log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# --- db --------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The store: migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Run the migrations on the configured database."""
+    from db.migrate import current, upgrade
+
+    url = _settings().effective_database_url
+    upgrade(url, revision)
+    click.echo(f"database at revision {current(url)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from db.migrate import current
+
+    click.echo(current(_settings().effective_database_url) or "empty")
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def _run_import(fn: Any, path: Path, **kw: Any) -> None:
+    from db.registry import RegistryImportError
+    from db.session import transaction
+
+    try:
+        with transaction(_sessions()) as s:
+            result = fn(s, path, **kw)
+    except RegistryImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{path}: {result}")
+
+
+_csv_file = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+
+
+@main.group()
+def holders() -> None:
+    """Rights holders (the tenants)."""
+
+
+@holders.command("import")
+@_csv_file
+def holders_import(file: Path) -> None:
+    """Import rights holders from CSV (slug,name,country,contact_email)."""
+    from db.registry import import_rights_holders
+
+    _run_import(import_rights_holders, file)
+
+
+@main.group()
+def marks() -> None:
+    """Registered marks."""
+
+
+@marks.command("import")
+@_csv_file
+def marks_import(file: Path) -> None:
+    """Import marks from CSV. Columns: rights_holder, mark, aliases (|-separated),
+    registration_number, office, jurisdictions, nice_classes, status, expires_on, famous."""
+    from db.registry import import_marks
+
+    _run_import(import_marks, file)
+
+
+@marks.command("add")
+@click.option("--rights-holder", required=True, help="The rights holder's slug.")
+@click.option("--mark", required=True, help="The word mark.")
+@click.option("--registration-number", required=True)
+@click.option("--office", required=True, help="EUIPO, USPTO, CNIPA, ...")
+@click.option("--nice-classes", required=True, help="|-separated, e.g. 25|28")
+@click.option("--aliases", default="", help="|-separated forms in other scripts")
+@click.option("--jurisdictions", default="", help="|-separated, e.g. EU|GB")
+@click.option("--expires-on", default=None, help="YYYY-MM-DD")
+@click.option("--famous/--not-famous", default=False)
+def marks_add(**kw: Any) -> None:
+    """Register one mark."""
+    from db.registry import RegistryImportError, add_mark
+    from db.session import transaction
+
+    fields = {k: v for k, v in kw.items() if v not in (None, "")}
+    fields["mark"] = fields.pop("mark")
+    try:
+        with transaction(_sessions()) as s:
+            result = add_mark(s, **fields)
+    except RegistryImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mark {kw['mark']}: {result}")
+
+
+@main.group()
+def products() -> None:
+    """The rights holders' products."""
+
+
+@products.command("import")
+@_csv_file
+def products_import(file: Path) -> None:
+    """Import products from CSV. Columns: rights_holder, mark_registration, name, model_numbers,
+    retail_price, currency, image_sha256."""
+    from db.registry import import_products
+
+    _run_import(import_products, file)
+
+
+@main.group()
+def sellers() -> None:
+    """Authorised sellers (never alerted)."""
+
+
+@sellers.command("import")
+@_csv_file
+def sellers_import(file: Path) -> None:
+    """Import authorised sellers from CSV. Columns: rights_holder, marketplace (empty: all),
+    seller."""
+    from db.registry import import_sellers
+
+    _run_import(import_sellers, file)
+
+
+@main.group()
+def watch() -> None:
+    """Watches: which marks are searched on which marketplace, how often."""
+
+
+@watch.command("add")
+@click.option("--rights-holder", required=True)
+@click.option("--mark-registration", required=True)
+@click.option("--marketplace", required=True, help="Marketplace code.")
+@click.option("--terms", required=True, help="|-separated search terms.")
+@click.option("--every", "schedule_minutes", type=int, default=360, show_default=True,
+              help="Minutes between two crawls.")
+def watch_add(**kw: Any) -> None:
+    """Add (or update) a watch; a new watch is due at once."""
+    from db.registry import RegistryImportError, add_watch
+    from db.session import transaction
+
+    try:
+        with transaction(_sessions()) as s:
+            result = add_watch(s, **kw)
+    except RegistryImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"watch: {result}")
+
+
+@watch.command("import")
+@_csv_file
+def watch_import(file: Path) -> None:
+    """Import watches from CSV. Columns: rights_holder, mark_registration, marketplace, terms,
+    schedule_minutes."""
+    from db.registry import import_watches
+
+    _run_import(import_watches, file)
+
+
+@main.group()
+def registry() -> None:
+    """Whole registry directories."""
+
+
+@registry.command("load")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def registry_load(directory: Path) -> None:
+    """Import every registry CSV in DIRECTORY (rights_holders, marketplaces, marks, products,
+    sellers, watches), all in one transaction."""
+    from db.registry import RegistryImportError, load_directory
+    from db.session import transaction
+
+    try:
+        with transaction(_sessions()) as s:
+            results = load_directory(s, directory)
+    except RegistryImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, result in results.items():
+        click.echo(f"{name}: {result}")
+
+
+# --- pipeline --------------------------------------------------------------------------------
+
+
+@main.command("schedule")
+def schedule_cmd() -> None:
+    """Start the crawls of every due watch now (what beat does every minute)."""
+    from datetime import UTC, datetime
+
+    from db.session import transaction
+    from tasks.schedule import start_due_watches
+
+    with transaction(_sessions()) as s:
+        runs = start_due_watches(s, now=datetime.now(UTC))
+    click.echo(f"queued {len(runs)} crawl runs")
+
+
+# --- the alert queue -------------------------------------------------------------------------
+
+
+def neutralise_csv_cell(value: Any) -> Any:
+    """Spreadsheet programs run cells that start with = + - @ (or tab/CR) as formulas."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
+    parts = [str(r.get("detail") or r.get("check")) for r in reasons[:limit]]
+    if len(reasons) > limit:
+        parts.append(f"+{len(reasons) - limit} more")
+    return "; ".join(parts)
+
+
+@main.command("alerts")
+@click.option("--status", type=click.Choice(["new", "in_review", "confirmed", "dismissed"]))
+@click.option("--mark", help="Word mark, case-insensitive.")
+@click.option("--marketplace", help="Marketplace code.")
+@click.option("--rights-holder", help="Rights holder slug.")
+@click.option("--min-score", type=click.IntRange(0, 100))
+@click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+def alerts_cmd(fmt: str, **filters: Any) -> None:
+    """Show the alert queue, highest score first."""
+    from db.alerts import alert_queue
+
+    with _sessions()() as s:
+        rows = alert_queue(s, **filters)
+    emit_alerts(rows, fmt)
+
+
+def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        for r in rows:
+            out.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        cols = ["alert_id", "status", "score", "tier", "kind", "rights_holder", "mark",
+                "marketplace", "seller", "price", "currency", "title", "url", "reasons"]
+        w.writerow(cols)
+        for r in rows:
+            d = r.as_dict()
+            d["reasons"] = reasons_text(r.reasons, limit=99)
+            w.writerow([neutralise_csv_cell(d[c]) for c in cols])
+        out.write(buf.getvalue())
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"Alert queue ({len(rows)} alerts)", show_lines=False, expand=True)
+    for col, kw in [("score", {"justify": "right"}), ("tier", {}), ("mark", {}),
+                    ("market", {}), ("seller", {"max_width": 22}),
+                    ("price", {"justify": "right"}), ("title", {"ratio": 3}),
+                    ("reasons", {"ratio": 3})]:
+        table.add_column(col, overflow="fold", **kw)
+    for r in rows:
+        price = f"{r.price} {r.currency or ''}".strip() if r.price is not None else "-"
+        # Text() renders scraped strings literally: no console markup from listing text.
+        table.add_row(str(r.score), r.tier, Text(r.mark), r.marketplace, Text(r.seller or "-"),
+                      price, Text(r.title), Text(reasons_text(r.reasons)))
+    Console(file=out, width=max(140, Console().width)).print(table)
+
+
+def _register_optional() -> None:
+    """Sub-command groups that live in their own modules."""
+    from markwatch.cli.demo_cmd import demo
+
+    main.add_command(demo)
+    import importlib
+    import importlib.util
+
+    for modname, attr in (("markwatch.cli.match_cmd", "match"),
+                          ("markwatch.cli.marketplaces_cmd", "marketplaces")):
+        if importlib.util.find_spec(modname) is None:  # TEMP until the modules land
+            continue
+        mod = importlib.import_module(modname)
+        main.add_command(getattr(mod, attr))
+
+
+_register_optional()

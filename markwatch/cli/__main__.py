@@ -1,0 +1,3 @@
+from markwatch.cli import main
+
+main()

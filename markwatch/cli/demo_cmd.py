@@ -1,0 +1,73 @@
+"""``markwatch demo``: the main job on embedded defaults, with progress."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+@click.command("demo")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo keeps its store and queue (default: var/demo).")
+@click.option("--timeout", type=float, default=170.0, show_default=True,
+              help="Seconds to wait for the crawls and matching.")
+@click.option("--limit", type=int, default=40, show_default=True, help="Alerts to print.")
+def demo(data_dir: Path | None, timeout: float, limit: int) -> None:
+    """Crawl the bundled test marketplaces, match, queue alerts and show the alert queue.
+
+    Starts from an empty store each time. The test marketplaces run on loopback, so the demo
+    lifts the politeness delay for them (MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED=1).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from markwatch.settings import get_settings
+
+    # The worker and crawler processes read the same settings from the environment.
+    if data_dir is not None or "MARKWATCH_DATA_DIR" not in os.environ:
+        os.environ["MARKWATCH_DATA_DIR"] = str((data_dir or Path("var/demo")).resolve())
+    os.environ.setdefault("MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED", "1")
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    from db.alerts import alert_queue, status_counts
+    from db.session import make_engine, session_factory
+    from markwatch.cli import emit_alerts
+    from markwatch.demo import ProcessFailed, run_demo
+
+    console = Console(stderr=True)
+    console.print(f"[bold]markwatch demo[/] — store: {settings.effective_database_url}, "
+                  f"broker: {settings.effective_broker_url}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("crawls", total=None, info="")
+
+        def on_progress(p):
+            bar.update(task, total=p.runs_total, completed=p.runs_done,
+                       info=f"{p.listings} listings, {p.pending_match} to match, "
+                            f"{p.alerts} alerts")
+
+        def on_step(msg: str) -> None:
+            console.print(f"• {msg}")
+
+        try:
+            result = run_demo(settings, timeout=timeout, on_progress=on_progress,
+                              on_step=on_step)
+        except ProcessFailed as exc:
+            raise click.ClickException(str(exc)) from None
+    p = result.progress
+    engine = make_engine(settings.effective_database_url)
+    with session_factory(engine)() as s:
+        rows = alert_queue(s)
+        counts = status_counts(s)
+    engine.dispose()
+    emit_alerts(rows[:limit], "table")
+    click.echo(
+        f"\n{p.runs_done} crawls ({p.runs_failed} failed), {p.listings} listings screened, "
+        f"{len(rows)} alerts queued {counts} in {result.seconds:.0f} s."
+    )
+    if len(rows) > limit:
+        click.echo(f"Showing the top {limit}. All of them: "
+                   f"MARKWATCH_DATA_DIR={settings.data_dir} markwatch alerts")

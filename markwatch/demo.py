@@ -1,0 +1,202 @@
+"""The main job, end to end, on whatever store and broker the settings name:
+
+migrate -> load the registry -> start the test marketplaces and a Celery worker -> send the due
+watches (as beat would) -> wait while the worker crawls and matches -> show the alert queue ->
+stop everything it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from markwatch.processes import (
+    Child,
+    ProcessFailed,
+    child_env,
+    marketplaces_argv,
+    running,
+    wait_http,
+    worker_argv,
+)
+from markwatch.settings import Settings
+
+DEMO_REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+SHOPS = ("shopa", "shopb", "shopc")
+
+
+@dataclass
+class Progress:
+    runs_total: int = 0
+    runs_done: int = 0
+    runs_failed: int = 0
+    listings: int = 0
+    pending_match: int = 0
+    alerts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.runs_total > 0 and self.runs_done == self.runs_total and not self.pending_match
+
+
+@dataclass
+class DemoResult:
+    progress: Progress
+    seconds: float
+    run_ids: list[int] = field(default_factory=list)
+    marketplace_urls: dict[str, str] = field(default_factory=dict)
+
+
+def shop_urls(settings: Settings) -> dict[str, str]:
+    return {
+        code: f"http://{settings.marketplaces_host}:{settings.marketplaces_port + i}"
+        for i, code in enumerate(SHOPS)
+    }
+
+
+def reset_store(settings: Settings) -> None:
+    """Start from an empty store: remove the SQLite file, or drop every table elsewhere."""
+    url = settings.effective_database_url
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(u.database + suffix).unlink(missing_ok=True)
+    else:
+        from db.migrate import downgrade
+
+        downgrade(url, "base")
+    folder = settings.broker_folder
+    if settings.uses_embedded_broker and folder.exists():
+        for f in folder.glob("*/*"):
+            f.unlink()
+
+
+def read_progress(factory: Any, run_ids: list[int]) -> Progress:
+    from db.models import Alert, CrawlRun, CrawlSighting, CrawlStatus, Listing
+
+    with factory() as s:
+        statuses = s.execute(
+            sa.select(CrawlRun.status, sa.func.count())
+            .where(CrawlRun.id.in_(run_ids))
+            .group_by(CrawlRun.status)
+        ).all()
+        counts = {st: n for st, n in statuses}
+        seen = (
+            sa.select(CrawlSighting.listing_id)
+            .where(CrawlSighting.crawl_run_id.in_(run_ids))
+            .distinct()
+            .subquery()
+        )
+        listings = s.scalar(sa.select(sa.func.count()).select_from(seen)) or 0
+        pending = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Listing)
+            .where(Listing.id.in_(sa.select(seen.c.listing_id)))
+            .where(
+                sa.or_(Listing.matched_hash.is_(None), Listing.matched_hash != Listing.content_hash)
+            )
+        ) or 0
+        alerts = s.scalar(sa.select(sa.func.count()).select_from(Alert)) or 0
+    done = counts.get(CrawlStatus.SUCCEEDED, 0) + counts.get(CrawlStatus.FAILED, 0)
+    return Progress(
+        runs_total=len(run_ids),
+        runs_done=done,
+        runs_failed=counts.get(CrawlStatus.FAILED, 0),
+        listings=listings,
+        pending_match=pending,
+        alerts=alerts,
+    )
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    registry_dir: Path = DEMO_REGISTRY,
+    reset: bool = True,
+    timeout: float = 170.0,
+    log_dir: Path | None = None,
+    on_progress: Any = None,
+    on_step: Any = None,
+) -> DemoResult:
+    """Run the whole pipeline once. ``settings`` must be the process's settings (the tasks read
+    them from the environment, so the caller sets ``MARKWATCH_*`` before calling)."""
+    from db.migrate import upgrade
+    from db.registry import load_directory
+    from db.session import make_engine, session_factory, transaction
+    from tasks.schedule import start_due_watches
+
+    step = on_step or (lambda msg: None)
+    started = time.monotonic()
+    log_dir = log_dir or settings.data_dir / "logs"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    if reset:
+        step("resetting the demo store")
+        reset_store(settings)
+    step("running the migrations")
+    upgrade(settings.effective_database_url)
+
+    engine = make_engine(settings.effective_database_url)
+    factory = session_factory(engine)
+    urls = shop_urls(settings)
+    step(f"loading the registry from {registry_dir}")
+    with transaction(factory) as s:
+        load_directory(s, registry_dir, base_urls=urls)
+
+    env = child_env()
+    shops = Child(
+        "marketplaces",
+        marketplaces_argv(
+            host=settings.marketplaces_host,
+            port=settings.marketplaces_port,
+            seed=settings.marketplaces_seed,
+            listings=settings.marketplaces_listings,
+        ),
+        env=env,
+        log_path=log_dir / "marketplaces.log",
+    )
+    worker = Child(
+        "worker",
+        worker_argv(concurrency=settings.worker_concurrency, name="demo",
+                    loglevel=settings.log_level),
+        env=env,
+        log_path=log_dir / "worker.log",
+    )
+    result = DemoResult(progress=Progress(), seconds=0.0, marketplace_urls=urls)
+    try:
+        with running(shops, worker):
+            step("starting the test marketplaces: " + ", ".join(urls.values()))
+            wait_http([u + "/healthz" for u in urls.values()], timeout=60, child=shops)
+            step("sending the due watches to the worker")
+            with transaction(factory) as s:
+                result.run_ids = start_due_watches(s, now=datetime.now(UTC))
+            if not result.run_ids:
+                raise ProcessFailed("no watch was due; nothing to crawl")
+            deadline = time.monotonic() + timeout
+            while True:
+                worker.check_alive()
+                shops.check_alive()
+                result.progress = read_progress(factory, result.run_ids)
+                if on_progress:
+                    on_progress(result.progress)
+                if result.progress.finished:
+                    break
+                if time.monotonic() > deadline:
+                    raise ProcessFailed(
+                        f"the pipeline did not finish within {timeout:.0f} s "
+                        f"({result.progress}); worker log:\n{worker.tail()}"
+                    )
+                time.sleep(0.5)
+            step("stopping the worker and the marketplaces")
+    finally:
+        with contextlib.suppress(Exception):
+            engine.dispose()
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,181 @@
+"""Screening: run the pure matcher over stored listings and record the alertable findings.
+
+This is the one place that turns store rows into matcher values and matcher results into alert
+rows; tasks call it, and so does the synchronous ``markwatch screen`` command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+import matcher
+from db.alerts import Finding, record_findings
+from db.listings import latest_snapshot_id
+from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
+from markwatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCREENED_STATUSES = (MarkStatus.REGISTERED, MarkStatus.PENDING)
+
+
+def matcher_config(settings: Settings) -> matcher.MatcherConfig:
+    return matcher.MatcherConfig(
+        high=settings.tier_high, medium=settings.tier_medium, low=settings.tier_low
+    )
+
+
+def _fingerprint(session: Session) -> str:
+    """Cheap summary of the registry; the cached index is rebuilt when it changes."""
+    parts = [
+        session.execute(
+            sa.select(sa.func.count(), sa.func.max(Mark.updated_at), sa.func.max(Mark.id))
+        ).one(),
+        session.execute(
+            sa.select(sa.func.count(), sa.func.max(Product.updated_at), sa.func.max(Product.id))
+        ).one(),
+        session.execute(
+            sa.select(
+                sa.func.count(), sa.func.max(AuthorisedSeller.created_at), sa.func.max(AuthorisedSeller.id)
+            )
+        ).one(),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> matcher.MarkIndex:
+    marks = [
+        matcher.MarkRecord(
+            mark_id=str(m.id),
+            mark=m.word_mark,
+            owner_id=str(m.rights_holder_id),
+            aliases=tuple(m.aliases or ()),
+            nice_classes=frozenset(int(c) for c in m.nice_classes or ()),
+            owner=m.rights_holder.name,
+            famous=m.famous,
+        )
+        for m in session.scalars(sa.select(Mark).where(Mark.status.in_(SCREENED_STATUSES)))
+    ]
+    products = [
+        matcher.ProductRecord(
+            product_id=str(p.id),
+            mark_id=str(p.mark_id),
+            name=p.name,
+            model_numbers=tuple(p.model_numbers or ()),
+            retail_price=p.retail_price,
+            currency=p.currency,
+        )
+        for p in session.scalars(sa.select(Product).where(Product.mark_id.is_not(None)))
+    ]
+    sellers = [
+        matcher.AuthorisedSeller(
+            owner_id=str(s.rights_holder_id),
+            seller=s.seller_name,
+            marketplace=s.marketplace.code if s.marketplace else None,
+        )
+        for s in session.scalars(sa.select(AuthorisedSeller))
+    ]
+    return matcher.build_index(marks, products=products, sellers=sellers, config=config)
+
+
+class IndexCache:
+    """One matcher index per worker process, rebuilt only when the registry changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, matcher.MatcherConfig] | None = None
+        self._index: matcher.MarkIndex | None = None
+
+    def get(self, session: Session, config: matcher.MatcherConfig) -> matcher.MarkIndex:
+        key = (_fingerprint(session), config)
+        with self._lock:
+            if self._index is None or self._key != key:
+                log.info("building the matcher index")
+                self._index = build_index_from_store(session, config)
+                self._key = key
+            return self._index
+
+
+INDEX_CACHE = IndexCache()
+
+
+def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText:
+    return matcher.ListingText(
+        listing_id=str(listing.id),
+        title=listing.title,
+        description=listing.description or "",
+        price=listing.price,
+        currency=listing.currency,
+        seller=listing.seller,
+        marketplace=marketplace_code,
+        category=listing.category,
+        condition=listing.condition,
+    )
+
+
+@dataclass
+class ScreenOutcome:
+    listings: int = 0
+    skipped: int = 0  # gone, or already screened at this content
+    alerts_created: int = 0
+    alerts_rescored: int = 0
+    alert_ids: list[int] | None = None
+
+
+def screen_listings(
+    session: Session,
+    listing_ids: Iterable[int],
+    settings: Settings,
+    *,
+    force: bool = False,
+) -> ScreenOutcome:
+    """Match the given listings and record alerts, in the caller's transaction. Listings that no
+    longer exist, or whose content was already screened, are skipped (so reruns are no-ops)."""
+    config = matcher_config(settings)
+    index = INDEX_CACHE.get(session, config)
+    marks_owner = dict(session.execute(sa.select(Mark.id, Mark.rights_holder_id)).tuples().all())
+    out = ScreenOutcome(alert_ids=[])
+    rows = session.execute(
+        sa.select(Listing, Marketplace.code)
+        .join(Marketplace, Listing.marketplace_id == Marketplace.id)
+        .where(Listing.id.in_(list(listing_ids)))
+        .order_by(Listing.id)
+    ).all()
+    for listing, code in rows:
+        if not force and listing.matched_hash == listing.content_hash:
+            out.skipped += 1
+            continue
+        out.listings += 1
+        findings = []
+        for m in index.match(listing_text(listing, code)):
+            if not m.alertable:
+                continue
+            mark_id = int(m.mark_id)
+            findings.append(
+                Finding(
+                    rights_holder_id=marks_owner[mark_id],
+                    mark_id=mark_id,
+                    kind=m.kind.value,
+                    score=m.score,
+                    tier=m.tier.value,
+                    reasons=[r.as_dict() for r in m.reasons],
+                    product_id=int(m.product_id) if m.product_id else None,
+                )
+            )
+        if findings:
+            rec = record_findings(
+                session, listing.id, findings, snapshot_id=latest_snapshot_id(session, listing.id)
+            )
+            out.alerts_created += len(rec.created)
+            out.alerts_rescored += len(rec.rescored)
+            out.alert_ids.extend(rec.created)
+        listing.matched_hash = listing.content_hash
+    session.flush()
+    return out

@@ -1,0 +1,58 @@
+"""The Celery application. Redis in production; a filesystem queue (no server) by default.
+
+Delivery policy for every task: acknowledged late (after it ran), re-queued if the worker dies
+mid-task, one message prefetched per process. Tasks are therefore written to be idempotent.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from markwatch.settings import Settings, get_settings
+
+TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule"]
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("markwatch", include=TASK_MODULES)
+    conf: dict[str, object] = {
+        "broker_url": settings.effective_broker_url,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": "markwatch",
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": {
+            "send-due-watches": {"task": "tasks.schedule.send_due_watches", "schedule": 60.0},
+        },
+    }
+    if settings.uses_embedded_broker:
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+        # the filesystem transport has no broadcast exchange for remote control
+        conf["worker_enable_remote_control"] = False
+        conf["beat_schedule_filename"] = str(settings.data_dir / "celerybeat-schedule")
+    else:
+        # Redis re-delivers unacknowledged messages after this many seconds; it must exceed the
+        # longest task (a crawl) or a running crawl would be handed to a second worker.
+        conf["broker_transport_options"] = {"visibility_timeout": settings.crawl_timeout * 2}
+    app.conf.update(conf)
+    return app
+
+
+app = make_celery(get_settings())

@@ -1,0 +1,39 @@
+"""Matching task: screen listings and record alerts."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from db.session import transaction
+from markwatch.screening import screen_listings
+from markwatch.settings import get_settings
+from tasks.db import sessions
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="tasks.match.match_listings", bind=True, max_retries=5)
+def match_listings(self, listing_ids: list[int]) -> dict[str, int]:
+    """Match the given listings against every registered mark and record the alerts.
+
+    Idempotent: listings already matched at their current content are skipped, alerts are unique
+    per (listing, mark), and a listing that no longer exists is skipped quietly. Retried with
+    backoff on database errors (e.g. a locked SQLite file), up to five times.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with transaction(sessions()) as s:
+            out = screen_listings(s, listing_ids, get_settings())
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30)) from exc
+    log.info(
+        "matched %d listings (%d skipped): %d alerts created, %d rescored",
+        out.listings,
+        out.skipped,
+        out.alerts_created,
+        out.alerts_rescored,
+    )
+    return {"listings": out.listings, "created": out.alerts_created}
