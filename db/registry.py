@@ -188,7 +188,22 @@ R = TypeVar("R", bound=_Row)
 
 def read_rows(source: str | Path | io.TextIOBase, model: type[R]) -> list[tuple[int, R]]:
     """Parse and validate a CSV file; raise RegistryImportError listing every bad row."""
-    name = str(source) if not isinstance(source, io.TextIOBase) else "<stream>"
+    rows, errors = parse_rows(source, model)
+    if errors:
+        raise RegistryImportError(_name(source), errors)
+    return rows
+
+
+def _name(source: str | Path | io.TextIOBase) -> str:
+    return str(source) if not isinstance(source, io.TextIOBase) else "<stream>"
+
+
+def parse_rows(
+    source: str | Path | io.TextIOBase, model: type[R]
+) -> tuple[list[tuple[int, R]], list[tuple[int, str]]]:
+    """Parse and validate a CSV file into (line, row) pairs and (line, message) errors. A file
+    that cannot be read as CSV at all raises RegistryImportError at once."""
+    name = _name(source)
     try:
         if isinstance(source, io.TextIOBase):
             text = source.read()
@@ -230,9 +245,7 @@ def read_rows(source: str | Path | io.TextIOBase, model: type[R]) -> list[tuple[
                 f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()
             )
             errors.append((line, msg))
-    if errors:
-        raise RegistryImportError(name, errors)
-    return rows
+    return rows, errors
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -241,9 +254,9 @@ def read_rows(source: str | Path | io.TextIOBase, model: type[R]) -> list[tuple[
 class _Resolver:
     """Resolves natural keys to rows, collecting errors with line numbers."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, errors: list[tuple[int, str]] | None = None):
         self.s = session
-        self.errors: list[tuple[int, str]] = []
+        self.errors: list[tuple[int, str]] = list(errors or [])
         self._holders: dict[str, RightsHolder | None] = {}
         self._markets: dict[str, Marketplace | None] = {}
 
@@ -311,7 +324,7 @@ def _upsert(
 
 def _finish(source: str, resolver: _Resolver) -> None:
     if resolver.errors:
-        raise RegistryImportError(source, resolver.errors)
+        raise RegistryImportError(source, sorted(resolver.errors))
 
 
 # --- imports -------------------------------------------------------------------------------------
@@ -359,8 +372,8 @@ def mark_values(r: MarkRow) -> dict[str, Any]:
 
 
 def import_marks(session: Session, source: str | Path | io.TextIOBase) -> ImportResult:
-    rows = read_rows(source, MarkRow)
-    return _write_marks(session, str(source), rows)
+    rows, errors = parse_rows(source, MarkRow)
+    return _write_marks(session, _name(source), rows, errors)
 
 
 def add_mark(session: Session, **fields: Any) -> ImportResult:
@@ -372,8 +385,13 @@ def add_mark(session: Session, **fields: Any) -> ImportResult:
     return _write_marks(session, "marks add", [(0, row)])
 
 
-def _write_marks(session: Session, source: str, rows: list[tuple[int, MarkRow]]) -> ImportResult:
-    res = _Resolver(session)
+def _write_marks(
+    session: Session,
+    source: str,
+    rows: list[tuple[int, MarkRow]],
+    errors: list[tuple[int, str]] | None = None,
+) -> ImportResult:
+    res = _Resolver(session, errors)
     result = ImportResult()
     seen: dict[tuple[str, str, str], int] = {}
     for line, r in rows:
@@ -398,8 +416,8 @@ def _write_marks(session: Session, source: str, rows: list[tuple[int, MarkRow]])
 
 
 def import_products(session: Session, source: str | Path | io.TextIOBase) -> ImportResult:
-    rows = read_rows(source, ProductRow)
-    res = _Resolver(session)
+    rows, errors = parse_rows(source, ProductRow)
+    res = _Resolver(session, errors)
     result = ImportResult()
     for line, r in rows:
         holder = res.holder(line, r.rights_holder)
@@ -423,13 +441,13 @@ def import_products(session: Session, source: str | Path | io.TextIOBase) -> Imp
             "image_hashes": r.image_sha256,
         }
         _upsert(session, result, existing, lambda h=holder: Product(rights_holder_id=h.id), values)
-    _finish(str(source), res)
+    _finish(_name(source), res)
     return result
 
 
 def import_sellers(session: Session, source: str | Path | io.TextIOBase) -> ImportResult:
-    rows = read_rows(source, SellerRow)
-    res = _Resolver(session)
+    rows, errors = parse_rows(source, SellerRow)
+    res = _Resolver(session, errors)
     result = ImportResult()
     for line, r in rows:
         holder = res.holder(line, r.rights_holder)
@@ -456,15 +474,15 @@ def import_sellers(session: Session, source: str | Path | io.TextIOBase) -> Impo
             lambda h=holder: AuthorisedSeller(rights_holder_id=h.id),
             values,
         )
-    _finish(str(source), res)
+    _finish(_name(source), res)
     return result
 
 
 def import_watches(
     session: Session, source: str | Path | io.TextIOBase, *, now: datetime | None = None
 ) -> ImportResult:
-    rows = read_rows(source, WatchRow)
-    return _write_watches(session, str(source), rows, now=now)
+    rows, errors = parse_rows(source, WatchRow)
+    return _write_watches(session, _name(source), rows, now=now, errors=errors)
 
 
 def add_watch(session: Session, *, now: datetime | None = None, **fields: Any) -> ImportResult:
@@ -481,9 +499,10 @@ def _write_watches(
     rows: Iterable[tuple[int, WatchRow]],
     *,
     now: datetime | None,
+    errors: list[tuple[int, str]] | None = None,
 ) -> ImportResult:
     now = now or datetime.now(UTC)
-    res = _Resolver(session)
+    res = _Resolver(session, errors)
     result = ImportResult()
     for line, r in rows:
         holder = res.holder(line, r.rights_holder)

@@ -1,0 +1,48 @@
+# markwatch: `make demo` runs the main job on embedded defaults, `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-test demo test lint eval bench services clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install markwatch
+
+install-test: $(VENV)/.installed-test ## Install markwatch with the test dependencies
+
+demo: install ## Crawl the bundled test marketplaces, match, queue alerts, show the queue (SQLite, no servers)
+	$(BIN)/markwatch demo
+
+test: install-test ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+	$(BIN)/python -m pytest
+
+lint: install-test ## ruff
+	$(BIN)/ruff check .
+
+eval: install ## Precision and recall of the matcher on the labelled evaluation set
+	$(BIN)/python -m matcher.evaluate
+
+bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks; results in benchmarks/results/
+	$(BIN)/python benchmarks/matcher_bench.py
+
+services: ## Start the machine's PostgreSQL and Redis if they are down (as CI does)
+	bash .ci/services
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) var .pytest_cache
