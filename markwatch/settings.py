@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "queue in the data directory (no server needed).",
     )
     worker_concurrency: int = Field(2, ge=1, le=64, description="Celery worker processes.")
+    schedule_interval: float = Field(
+        60.0, ge=1, le=3600, description="Seconds between two checks for due watches (beat)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level for the CLI, workers and crawls."
     )
@@ -52,8 +55,9 @@ class Settings(BaseSettings):
         900, ge=10, description="Seconds a single crawl of one watch may run before it is stopped."
     )
     crawl_user_agent: str = Field(
-        "markwatch/0.1 (+https://github.com/markwatch/markwatch; brand-protection monitor)",
-        description="User-Agent sent to marketplaces; robots.txt rules for it are obeyed.",
+        "markwatch/0.1 (brand-protection monitor)",
+        description="User-Agent sent to marketplaces (add your contact address); robots.txt "
+        "rules for it are obeyed.",
     )
     crawl_loopback_unthrottled: bool = Field(
         False,

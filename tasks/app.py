@@ -31,7 +31,8 @@ def make_celery(settings: Settings) -> Celery:
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
-            "send-due-watches": {"task": "tasks.schedule.send_due_watches", "schedule": 60.0},
+            "send-due-watches": {"task": "tasks.schedule.send_due_watches",
+                                 "schedule": settings.schedule_interval},
         },
     }
     if settings.uses_embedded_broker:

@@ -208,9 +208,21 @@ def registry() -> None:
     """Whole registry directories."""
 
 
+def _code_url(ctx: Any, param: Any, values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        code, sep, url = v.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"expected CODE=URL, got {v!r}")
+        out[code] = url
+    return out
+
+
 @registry.command("load")
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-def registry_load(directory: Path) -> None:
+@click.option("--marketplace-url", "base_urls", multiple=True, callback=_code_url,
+              metavar="CODE=URL", help="Override a marketplace's base URL (repeatable).")
+def registry_load(directory: Path, base_urls: dict[str, str]) -> None:
     """Import every registry CSV in DIRECTORY (rights_holders, marketplaces, marks, products,
     sellers, watches), all in one transaction."""
     from db.registry import RegistryImportError, load_directory
@@ -218,7 +230,7 @@ def registry_load(directory: Path) -> None:
 
     try:
         with transaction(_sessions()) as s:
-            results = load_directory(s, directory)
+            results = load_directory(s, directory, base_urls=base_urls)
     except RegistryImportError as exc:
         raise click.ClickException(str(exc)) from None
     for name, result in results.items():

@@ -1,0 +1,52 @@
+"""The layout tells the architecture: these import rules keep it true (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# package (or sub-path) -> top-level modules it must not import
+FORBIDDEN = {
+    "matcher": {"db", "tasks", "crawler", "web", "markwatch", "fixtures", "scrapy", "celery",
+                "sqlalchemy", "alembic", "twisted", "fastapi", "starlette"},
+    "db": {"tasks", "crawler", "web", "markwatch", "matcher", "fixtures", "scrapy", "celery"},
+    "crawler/spiders": {"db", "tasks", "web", "markwatch", "matcher", "sqlalchemy", "celery"},
+    "crawler/items.py": {"db", "tasks", "web", "markwatch", "matcher", "sqlalchemy", "celery"},
+    "crawler": {"tasks", "web", "matcher", "celery"},
+    "tasks": {"web", "crawler"},
+    "fixtures": {"db", "tasks", "crawler", "matcher", "web"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _files(sub: str) -> list[Path]:
+    p = REPO / sub
+    return [p] if p.is_file() else sorted(p.rglob("*.py"))
+
+
+@pytest.mark.parametrize("sub", sorted(FORBIDDEN))
+def test_import_rules(sub: str) -> None:
+    files = _files(sub)
+    assert files, f"{sub} has no Python files"
+    bad = []
+    for f in files:
+        if "migrations/versions" in f.as_posix():
+            continue
+        hits = imported_modules(f) & FORBIDDEN[sub]
+        if hits:
+            bad.append(f"{f.relative_to(REPO)} imports {sorted(hits)}")
+    assert not bad, "\n".join(bad)
