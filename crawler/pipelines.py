@@ -120,7 +120,7 @@ class PersistPipeline:
         self.engine = make_engine(self.database_url)
         self.Session = session_factory(self.engine)
         with self.Session() as s:
-            self.marketplaces = dict(s.execute(sa.select(Marketplace.code, Marketplace.id)).tuples())
+            self.marketplaces = dict(s.execute(sa.select(Marketplace.code, Marketplace.id)).all())
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.engine.dispose()

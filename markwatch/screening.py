@@ -140,7 +140,7 @@ def screen_listings(
     longer exist, or whose content was already screened, are skipped (so reruns are no-ops)."""
     config = matcher_config(settings)
     index = INDEX_CACHE.get(session, config)
-    marks_owner = dict(session.execute(sa.select(Mark.id, Mark.rights_holder_id)).tuples().all())
+    marks_owner = dict(session.execute(sa.select(Mark.id, Mark.rights_holder_id)).all())
     out = ScreenOutcome(alert_ids=[])
     rows = session.execute(
         sa.select(Listing, Marketplace.code)
