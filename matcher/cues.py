@@ -1,0 +1,55 @@
+"""Counterfeit cue phrases ("replica", "1:1", "AAA", "高仿"...), found by spaCy rule components.
+
+Blank pipelines only (no trained model): an English tokenizer with a ``PhraseMatcher`` on lower
+case for Latin phrases, and the Chinese blank pipeline (character segmentation) with its own
+``PhraseMatcher`` for Chinese phrases. The phrases are in ``data/cue_phrases.txt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from matcher.data_files import cue_phrases
+from matcher.normalise import HAN_RE
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    phrase: str  # the cue as listed
+    span: str  # the listing text it matched
+
+
+class CueFinder:
+    def __init__(self) -> None:
+        import spacy  # imported here: building an index must not pay for it twice
+        from spacy.matcher import PhraseMatcher
+
+        self._en = spacy.blank("en")
+        self._zh = spacy.blank("zh")  # default segmenter: one token per character
+        self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
+        self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
+        for phrase, kind in cue_phrases():
+            if kind == "han":
+                self._zh_matcher.add("CUE", [self._zh.make_doc(phrase)])
+            else:
+                self._en_matcher.add("CUE", [self._en.make_doc(phrase)])
+
+    def find(self, text: str) -> list[Cue]:
+        """Cue phrases in ``text`` (already bounded and folded), in order of appearance."""
+        found: list[Cue] = []
+        doc = self._en.make_doc(text)
+        for _, start, end in self._en_matcher(doc):
+            span = doc[start:end].text
+            found.append(Cue(span.lower(), span))
+        if HAN_RE.search(text):
+            zdoc = self._zh.make_doc(text)
+            for _, start, end in self._zh_matcher(zdoc):
+                span = zdoc[start:end].text
+                found.append(Cue(span, span))
+        return found
+
+
+@cache
+def cue_finder() -> CueFinder:
+    return CueFinder()

@@ -1,0 +1,528 @@
+"""The mark index: built once from the registry, then asked about one listing at a time.
+
+The hot path never loops over every mark. Each check looks its candidates up in a hash table:
+
+====================  ===========================================================================
+check                 table (key -> registered forms)
+====================  ===========================================================================
+exact                 folded compact form ("kestreltrail")
+confusable/leetspeak  loose form (UTS #39 skeleton + look-alikes + leetspeak)
+/lookalike/...
+typo                  deletion neighbourhood of the fuzzy key (SymSpell): every string reachable
+                      by deleting up to k characters, k from the mark's length; RapidFuzz then
+                      verifies the few candidates
+phonetic              Metaphone key
+fused                 the same exact/loose tables, probed with the substrings of a long word
+word_substitution     each word of a multi-word mark
+alias (Chinese)       first two characters of each Han alias; pinyin of the first two syllables
+product               compact model numbers, compact product names, distinctive name words
+====================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import jellyfish
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from matcher.candidates import Candidate, Token, candidates, tokens
+from matcher.crossscript import pinyin_of
+from matcher.data_files import dictionary_words, known_brands
+from matcher.normalise import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    bound,
+    compact,
+    fold,
+    fuzzy_key,
+    is_han,
+    loose,
+    normalise_seller,
+    word_tokens,
+)
+from matcher.types import AuthorisedSeller, ListingText, MarkRecord, Match, MatcherConfig, ProductRecord
+
+MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
+MAX_PHRASE = 6
+
+
+def allowed_edits(length: int) -> int:
+    """Typos a mark tolerates, by the length of its fuzzy key: a 4-letter mark none (only
+    doubled letters and mirror letters), 5-7 letters one, 8 or more two."""
+    if length <= 4:
+        return 0
+    if length <= 7:
+        return 1
+    return 2
+
+
+def deletes(word: str, depth: int) -> set[str]:
+    """All strings reachable from ``word`` by deleting up to ``depth`` characters (incl. itself)."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        nxt = set()
+        for w in frontier:
+            if len(w) <= 1:
+                continue
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1 :])
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+@dataclass(slots=True)
+class Variant:
+    """One registered form of a mark: the mark itself, an alias, or a romanised alias."""
+
+    vid: int
+    mark_idx: int
+    text: str
+    source: str  # "mark" | "alias" | "romanised"
+    key: str  # compact folded form (Han characters kept as they are)
+    words: tuple[str, ...]
+    han: bool
+    loose: str = ""
+    fz: str = ""
+    phon: str = ""
+    pinyin: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Hit:
+    """A check that fired for one registered form on one stretch of the listing's folded text."""
+
+    vid: int
+    check: str
+    start: int
+    end: int
+    base: int
+    detail: str
+    disguise: bool = False  # the span needed unfolding (invisible/confusable/...): score higher
+
+
+def _add(table: dict, key, value) -> None:
+    """Append ``value`` to ``table[key]``, storing a bare value until a second one comes (the
+    deletion table has millions of keys; most hold one value)."""
+    cur = table.get(key)
+    if cur is None:
+        table[key] = value
+    elif isinstance(cur, list):
+        if value not in cur:
+            cur.append(value)
+    elif cur != value:
+        table[key] = [cur, value]
+
+
+def _get(table: dict, key) -> list:
+    cur = table.get(key)
+    if cur is None:
+        return []
+    return cur if isinstance(cur, list) else [cur]
+
+
+class MarkIndex:
+    """Registered marks, products and authorised sellers, ready to match listings."""
+
+    def __init__(
+        self,
+        marks: Iterable[MarkRecord],
+        products: Iterable[ProductRecord] = (),
+        sellers: Iterable[AuthorisedSeller] = (),
+        config: MatcherConfig | None = None,
+    ) -> None:
+        self.config = config or MatcherConfig()
+        self.marks: list[MarkRecord] = list(marks)
+        self.products: list[ProductRecord] = list(products)
+        self.variants: list[Variant] = []
+        self._words = dictionary_words()
+        self._brands = known_brands()
+        self._by_key: dict[str, object] = {}
+        self._by_loose: dict[str, object] = {}
+        self._by_phon: dict[str, object] = {}
+        self._by_word: dict[str, object] = {}  # words of multi-word marks -> (vid, position)
+        self._deletes: dict[str, object] = {}
+        self._han_bigram: dict[str, object] = {}
+        self._han_py: dict[tuple[str, str], object] = {}
+        self._key_lengths: set[int] = set()
+        self.max_phrase = 2
+        self._mark_by_id: dict[str, int] = {}
+        for idx, mark in enumerate(self.marks):
+            self._mark_by_id[mark.mark_id] = idx
+            forms = [(mark.mark, "mark")] + [(a, "alias") for a in mark.aliases]
+            seen: set[tuple[str, bool]] = set()
+            for text, source in forms:
+                self._add_variant(idx, text, source, seen)
+            for text, _ in list(forms):  # a registered Chinese form also stands for its pinyin
+                han = "".join(ch for ch in fold(text) if is_han(ch))
+                if han and len(han) == len(compact(fold(text))):
+                    py = pinyin_of(han)
+                    if all(py):
+                        self._add_variant(idx, " ".join(py), "romanised", seen, origin=text)
+        self._build_products()
+        self._build_sellers(sellers)
+
+    # ----- building -----
+
+    def _add_variant(self, idx: int, text: str, source: str, seen: set[tuple[str, bool]],
+                     origin: str = "") -> None:
+        folded = fold(text)
+        key = compact(folded)
+        multi = len(word_tokens(folded)) > 1  # "Mo Lang" also matches as two words, "MOLANG" not
+        if not key or (key, multi) in seen:
+            return
+        seen.add((key, multi))
+        vid = len(self.variants)
+        han = any(is_han(ch) for ch in key)
+        v = Variant(vid, idx, origin or text, source, key, tuple(word_tokens(folded)), han)
+        self.variants.append(v)
+        if han:
+            if len(key) < 2 or not all(is_han(ch) for ch in key):
+                _add(self._by_key, key, vid)
+                return
+            _add(self._han_bigram, key[:2], vid)
+            v.pinyin = pinyin_of(key)
+            if all(v.pinyin):
+                _add(self._han_py, v.pinyin[:2], vid)
+            return
+        v.loose = loose(key)
+        v.fz = fuzzy_key(v.loose)
+        _add(self._by_key, key, vid)
+        _add(self._by_loose, v.loose, vid)
+        self._key_lengths.add(len(key))
+        if len(v.loose) != len(key):
+            self._key_lengths.add(len(v.loose))
+        self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
+        if len(v.words) > 1:
+            for pos, w in enumerate(v.words):
+                _add(self._by_word, loose(w), (vid, pos))
+        if len(v.fz) >= 4:
+            for d in deletes(v.fz, allowed_edits(len(v.fz))):
+                _add(self._deletes, d, vid)
+        if key.isascii() and key.isalpha() and len(key) >= 4:
+            v.phon = jellyfish.metaphone(key)
+            if len(v.phon) >= 2:
+                _add(self._by_phon, v.phon, vid)
+
+    def _build_products(self) -> None:
+        self._models: dict[str, object] = {}
+        self._product_names: dict[str, object] = {}
+        self._product_words: dict[str, object] = {}
+        self._retail_usd: dict[int, float] = {}
+        fx = dict(self.config.fx_per_usd)
+        for pidx, p in enumerate(self.products):
+            for model in p.model_numbers:
+                key = compact(fold(model))
+                if len(key) >= 4 and any(ch.isdigit() for ch in key):
+                    _add(self._models, key, pidx)
+            name_words = word_tokens(fold(p.name))
+            if name_words:
+                _add(self._product_names, "".join(name_words), pidx)
+                self.max_phrase = max(self.max_phrase, min(len(name_words), MAX_PHRASE))
+            midx = self._mark_by_id.get(p.mark_id)
+            mark_words: set[str] = set()
+            if midx is not None:
+                m = self.marks[midx]
+                for form in (m.mark, *m.aliases):
+                    mark_words.update(word_tokens(fold(form)))
+            for w in name_words:
+                if (len(w) >= 5 and w not in mark_words and w not in self._words
+                        and not w.isdigit() and not all(is_han(ch) for ch in w)):
+                    _add(self._product_words, w, pidx)
+            if midx is not None and p.retail_price is not None and p.currency in fx:
+                usd = float(p.retail_price) / fx[p.currency]
+                self._retail_usd[midx] = min(self._retail_usd.get(midx, usd), usd)
+
+    def _build_sellers(self, sellers: Iterable[AuthorisedSeller]) -> None:
+        self._sellers: dict[str, list[tuple[str, str | None]]] = {}
+        for s in sellers:
+            self._sellers.setdefault(s.owner_id, []).append((normalise_seller(s.seller), s.marketplace))
+        self._owner_names: dict[str, set[str]] = {}
+        for m in self.marks:
+            if m.owner_id and m.owner:
+                self._owner_names.setdefault(m.owner_id, set()).add(normalise_seller(m.owner))
+
+    # ----- matching -----
+
+    def match(self, listing: ListingText) -> list[Match]:
+        """Every finding for one listing (alertable or not), best first."""
+        from matcher.scoring import score_listing
+
+        return score_listing(self, listing)
+
+    def match_many(self, listings: Iterable[ListingText]) -> Iterator[tuple[ListingText, list[Match]]]:
+        for listing in listings:
+            yield listing, self.match(listing)
+
+    def is_common(self, word: str) -> bool:
+        """A dictionary word or a real brand: not a typo, disguise or sound-alike of a mark."""
+        return word in self._words or word in self._brands
+
+    def authorised(self, mark: MarkRecord, listing: ListingText) -> str | None:
+        """The authorised seller entry (or own store) that covers this listing, if any."""
+        if not listing.seller:
+            return None
+        name = normalise_seller(listing.seller)
+        if not name:
+            return None
+        for seller, market in self._sellers.get(mark.owner_id, ()):  # owner_id "" matches ""
+            if seller == name and (market is None or market == listing.marketplace):
+                return "authorised seller"
+        if name in self._owner_names.get(mark.owner_id, ()):  # the rights holder's own store
+            return "the rights holder's own store"
+        return None
+
+    def retail_usd(self, mark_idx: int) -> float | None:
+        return self._retail_usd.get(mark_idx)
+
+    # --- the checks: each returns hits for one listing text ---
+
+    def find_hits(self, folded: str) -> tuple[list[Hit], list[tuple[int, str, int, int, int]], list[Token]]:
+        """Hits on registered marks, and product hits (product idx, check, start, end, base)."""
+        toks = tokens(folded)
+        cands = candidates(folded, toks, self.max_phrase)
+        hits: list[Hit] = []
+        common = [self.is_common(t.text) for t in toks]
+        for c in cands:
+            hits.extend(self._latin_hits(c, toks, common))
+        hits.extend(self._substitution_hits(toks, folded))
+        for t in toks:
+            if t.han:
+                hits.extend(self._han_hits(t))
+        products = self._product_hits(cands, toks, common)
+        return hits, products, toks
+
+    def _cand_common(self, c: Candidate, toks: list[Token], common: list[bool]) -> bool:
+        if c.kind == "token":
+            return common[c.first]
+        if c.kind == "phrase":
+            return all(common[c.first : c.first + c.ntok]) or self.is_common(c.key)
+        return self.is_common(c.key)
+
+    def _latin_hits(self, c: Candidate, toks: list[Token], common: list[bool]) -> list[Hit]:
+        out: list[Hit] = []
+        key = c.key
+        phrase = c.kind == "phrase"
+        sep = c.kind in ("joined", "spaced")
+        found: set[int] = set()
+        for vid in _get(self._by_key, key):
+            v = self.variants[vid]
+            if phrase and len(v.words) < 2:
+                continue
+            found.add(vid)
+            check = "separators" if sep else "exact"
+            out.append(Hit(vid, check, c.start, c.end, 75, f'"{v.text}" written out', sep))
+        if key.isdigit() or len(key) < 3:
+            return out
+        is_common = self._cand_common(c, toks, common)
+        if is_common:
+            return out
+        lkey = loose(key)
+        for vid in _get(self._by_loose, lkey):
+            if vid in found:
+                continue
+            v = self.variants[vid]
+            if phrase and len(v.words) < 2:
+                continue
+            found.add(vid)
+            out.append(Hit(vid, "separators" if sep else "loose", c.start, c.end, 75,
+                           f'look-alike spelling of "{v.text}"', True))
+        if len(key) >= 4:
+            fz = fuzzy_key(lkey)
+            depth = 2 if len(fz) >= 7 else 1
+            seen: set[int] = set()
+            for d in deletes(fz, depth):
+                for vid in _get(self._deletes, d):
+                    if vid in found or vid in seen:
+                        continue
+                    seen.add(vid)
+                    v = self.variants[vid]
+                    if phrase and len(v.words) < 2:
+                        continue
+                    hit = self._verify_typo(v, key, lkey, fz, c)
+                    if hit:
+                        found.add(vid)
+                        out.append(hit)
+            if key.isascii() and key.isalpha():
+                phon = jellyfish.metaphone(key)
+                for vid in _get(self._by_phon, phon):
+                    if vid in found:
+                        continue
+                    v = self.variants[vid]
+                    if phrase and len(v.words) < 2:
+                        continue
+                    if fuzz.ratio(key, v.key) >= 70 and key[0] == v.key[0]:
+                        found.add(vid)
+                        out.append(Hit(vid, "phonetic", c.start, c.end, 62,
+                                       f'sounds like "{v.text}" ({phon})'))
+        if not phrase and len(key) > MIN_FUSED_LEN:
+            out.extend(self._fused_hits(c, key, lkey, found))
+        return out
+
+    def _verify_typo(self, v: Variant, key: str, lkey: str, fz: str, c: Candidate) -> Hit | None:
+        k = allowed_edits(len(v.fz))
+        if abs(len(v.fz) - len(fz)) > k:
+            return None
+        dist = OSA.distance(fz, v.fz, score_cutoff=k)
+        if dist > k:
+            return None
+        raw = OSA.distance(lkey, v.loose)
+        if raw == 0 or raw > k + 1:
+            return None
+        if k < 2 and fz[0] != v.fz[0]:  # short marks: typosquats keep the first letter
+            return None
+        if dist == 0:
+            return Hit(v.vid, "typo", c.start, c.end, 72,
+                       f'"{v.text}" with doubled or mirrored letters', False)
+        return Hit(v.vid, "typo", c.start, c.end, 68 if dist == 1 else 64,
+                   f'{dist} typo(s) away from "{v.text}"', False)
+
+    def _fused_hits(self, c: Candidate, key: str, lkey: str, found: set[int]) -> list[Hit]:
+        out: list[Hit] = []
+        for form, table in ((key, self._by_key), (lkey, self._by_loose)):
+            if form is lkey and lkey == key:
+                break
+            n = len(form)
+            for length in self._key_lengths:
+                if length < MIN_FUSED_LEN or length >= n:
+                    continue
+                for s in range(n - length + 1):
+                    for vid in _get(table, form[s : s + length]):
+                        if vid in found:
+                            continue
+                        v = self.variants[vid]
+                        rest = [form[:s], form[s + length :]]
+                        strong = all(self._affix_ok(r) for r in rest)
+                        if not strong and len(v.key) < 6:
+                            continue
+                        found.add(vid)
+                        base = 70 if strong else 62
+                        out.append(Hit(vid, "fused", c.start, c.end, base,
+                                       f'"{v.text}" fused into a longer word', form is lkey))
+        return out
+
+    def _affix_ok(self, rest: str) -> bool:
+        return len(rest) <= 2 or rest.isdigit() or self.is_common(rest)
+
+    def _substitution_hits(self, toks: list[Token], folded: str) -> list[Hit]:
+        """Multi-word marks with one word swapped for a look-alike, the rest standing."""
+        out: list[Hit] = []
+        if not self._by_word:
+            return out
+        done: set[tuple[int, int]] = set()
+        for i, t in enumerate(toks):
+            if t.han:
+                continue
+            for vid, pos in _get(self._by_word, loose(t.text)):
+                start = i - pos
+                v = self.variants[vid]
+                n = len(v.words)
+                if start < 0 or start + n > len(toks) or (vid, start) in done:
+                    continue
+                done.add((vid, start))
+                window = toks[start : start + n]
+                if any(w.han for w in window) or any(
+                    len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
+                    for a, b in zip(window, window[1:], strict=False)
+                ):
+                    continue
+                diff = [j for j in range(n) if loose(window[j].text) != loose(v.words[j])]
+                if len(diff) != 1:
+                    continue
+                j = diff[0]
+                got, want = window[j].text, v.words[j]
+                close = fuzz.ratio(got, want) >= 60 or (
+                    got.isalpha() and want.isalpha() and jellyfish.metaphone(got) == jellyfish.metaphone(want))
+                if close:
+                    out.append(Hit(vid, "word_substitution", window[0].start, window[-1].end, 66,
+                                   f'"{v.text}" with "{want}" swapped for "{got}"'))
+        return out
+
+    def _han_hits(self, t: Token) -> list[Hit]:
+        out: list[Hit] = []
+        run = t.text
+        found: set[tuple[int, int]] = set()
+        for i in range(len(run) - 1):
+            for vid in _get(self._han_bigram, run[i : i + 2]):
+                v = self.variants[vid]
+                if run.startswith(v.key, i):
+                    found.add((vid, i))
+                    out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
+                                   t.start + i, t.start + i + len(v.key), 75,
+                                   f'registered Chinese form "{v.text}"'))
+        if not (self._han_py or self._by_phon or self._by_key):
+            return out
+        py = pinyin_of(run)
+        for i in range(len(run) - 1):
+            for vid in _get(self._han_py, py[i : i + 2]):
+                v = self.variants[vid]
+                n = len(v.pinyin)
+                if (vid, i) in found or py[i : i + n] != v.pinyin:
+                    continue
+                found.add((vid, i))
+                out.append(Hit(vid, "homophone", t.start + i, t.start + i + n, 70,
+                               f'reads "{" ".join(v.pinyin)}", like "{v.text}"'))
+        # transliteration of a Latin mark: the pinyin of 2..6 characters spells or sounds like it
+        for i in range(len(run) - 1):
+            for n in range(2, min(6, len(run) - i) + 1):
+                syl = py[i : i + n]
+                if not all(syl):
+                    break
+                s = "".join(syl)
+                vids = [x for x in _get(self._by_key, s) if not self.variants[x].han]
+                check = "transliteration"
+                if not vids and len(s) >= 4:
+                    vids = [x for x in _get(self._by_phon, jellyfish.metaphone(s))
+                            if fuzz.ratio(s, self.variants[x].key) >= 75]
+                for vid in vids:
+                    v = self.variants[vid]
+                    if any(f[0] == vid for f in found) or v.source == "romanised":
+                        continue
+                    found.add((vid, i))
+                    out.append(Hit(vid, check, t.start + i, t.start + i + n, 64,
+                                   f'pinyin "{" ".join(syl)}" transliterates "{v.text}"'))
+        return out
+
+    def _product_hits(self, cands: list[Candidate], toks: list[Token], common: list[bool]):
+        out: list[tuple[int, str, int, int, int]] = []
+        if not self.products:
+            return out
+        seen: set[tuple[int, str]] = set()
+        for c in cands:
+            for pidx in _get(self._models, c.key):
+                if (pidx, "model_number") not in seen:
+                    seen.add((pidx, "model_number"))
+                    out.append((pidx, "model_number", c.start, c.end, 70))
+            for pidx in _get(self._product_names, c.key):
+                if (pidx, "product_name") not in seen:
+                    seen.add((pidx, "product_name"))
+                    out.append((pidx, "product_name", c.start, c.end, 70))
+            if c.kind == "token":
+                for pidx in _get(self._product_words, c.key):
+                    if (pidx, "product_word") not in seen:
+                        seen.add((pidx, "product_word"))
+                        out.append((pidx, "product_word", c.start, c.end, 58))
+        return out
+
+
+def prepare_text(listing: ListingText) -> tuple[str, str]:
+    """The bounded original text (title, newline, description) and its folded form."""
+    text = bound(listing.title, MAX_TITLE_CHARS)
+    desc = bound(listing.description, MAX_DESCRIPTION_CHARS)
+    if desc:
+        text = text + "\n" + desc
+    return text, fold(text)
+
+
+def build_index(
+    marks: Iterable[MarkRecord],
+    products: Iterable[ProductRecord] = (),
+    sellers: Iterable[AuthorisedSeller] = (),
+    config: MatcherConfig | None = None,
+) -> MarkIndex:
+    """Build the index once; reuse it for every listing."""
+    return MarkIndex(marks, products, sellers, config or MatcherConfig())
