@@ -1,0 +1,81 @@
+"""Run one marketplace's spider for one or more watches and write what it yields as JSON lines.
+
+    python tests/crawler/crawl_runner.py SPIDER MARKETPLACE BASE_URL OUT.jsonl TERMS [TERMS ...]
+
+Each TERMS argument is one watch (``|``-separated terms) and one crawl; the crawls share a
+process. Lines: ``{"kind": "item", ...}`` per listing, then ``{"kind": "stats", ...}`` per crawl.
+Used by the real-crawl test; it obeys robots.txt and has no delay (loopback only).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from hashlib import sha256
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from scrapy import signals  # noqa: E402
+from scrapy.crawler import CrawlerProcess  # noqa: E402
+
+from crawler.spiders.api_shop import ApiShopSpider  # noqa: E402
+from crawler.spiders.cn_shop import CnShopSpider  # noqa: E402
+from crawler.spiders.jsonld_shop import JsonLdShopSpider  # noqa: E402
+
+SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider)}
+SETTINGS = {
+    "ROBOTSTXT_OBEY": True,
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "RETRY_TIMES": 2,
+    "LOG_LEVEL": "WARNING",
+    "TELNETCONSOLE_ENABLED": False,
+    "USER_AGENT": "markwatch-test (+https://github.com/markwatch/markwatch)",
+}
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return {"sha256": sha256(value).hexdigest(), "length": len(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def main(argv: list[str]) -> int:
+    spider_name, marketplace, base_url, out, *watches = argv
+    process = CrawlerProcess(SETTINGS)
+    fh = open(out, "w", encoding="utf-8")  # noqa: SIM115
+    crawlers = []
+
+    def on_item(item, response, spider):
+        row = {"kind": "item", **_plain(asdict(item))}
+        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    for terms in watches:
+        crawler = process.create_crawler(SPIDERS[spider_name])
+        crawler.signals.connect(on_item, signal=signals.item_scraped)
+        process.crawl(crawler, marketplace=marketplace, base_url=base_url, terms=terms)
+        crawlers.append((terms, crawler))
+    process.start()
+    for terms, crawler in crawlers:
+        stats = _plain(crawler.stats.get_stats())
+        fh.write(json.dumps({"kind": "stats", "terms": terms, **stats}, ensure_ascii=False) + "\n")
+    fh.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
