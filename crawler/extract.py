@@ -84,7 +84,11 @@ def parse_price(value: Any) -> Decimal | None:
         return None
     s = re.sub(r"[\s\u00a0']", "", m.group(0)).rstrip(".,")
     if "," in s and "." in s:
-        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "").replace(",", ".")
+        s = (
+            s.replace(",", "")
+            if s.rfind(".") > s.rfind(",")
+            else s.replace(".", "").replace(",", ".")
+        )
     elif "," in s:
         head, _, tail = s.rpartition(",")
         s = f"{head.replace(',', '')}.{tail}" if len(tail) in (1, 2) else s.replace(",", "")
@@ -231,7 +235,11 @@ def product_from_jsonld(items: Sequence[dict], base_url: str | None = None) -> P
         return None
     offers = _as_list(product.get("offers"))
     offer = next((o for o in offers if isinstance(o, dict)), {})
-    if _is_type(offer, "AggregateOffer") and offer.get("lowPrice") is not None and offer.get("price") is None:
+    if (
+        _is_type(offer, "AggregateOffer")
+        and offer.get("lowPrice") is not None
+        and offer.get("price") is None
+    ):
         offer = {**offer, "price": offer.get("lowPrice")}
     seller = offer.get("seller") or product.get("seller")
     seller_url = seller.get("url") if isinstance(seller, dict) else None
@@ -264,7 +272,9 @@ def _md_walk(items: Iterable[dict]) -> Iterator[dict]:
             yield from _md_walk(v if isinstance(v, list) else [v])
 
 
-def product_from_microdata(items: Sequence[dict], base_url: str | None = None) -> ProductData | None:
+def product_from_microdata(
+    items: Sequence[dict], base_url: str | None = None
+) -> ProductData | None:
     product = next((it for it in _md_walk(items) if _is_type(it, "Product", key="type")), None)
     if product is None:
         return None
@@ -291,7 +301,9 @@ def product_from_microdata(items: Sequence[dict], base_url: str | None = None) -
     )
 
 
-def product_from_opengraph(props: dict[str, list[str]], base_url: str | None = None) -> ProductData | None:
+def product_from_opengraph(
+    props: dict[str, list[str]], base_url: str | None = None
+) -> ProductData | None:
     if not props:
         return None
 

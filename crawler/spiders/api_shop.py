@@ -1,4 +1,4 @@
-""""Load more" shops: a JSON search API and microdata product pages (e.g. Tradewind)."""
+""" "Load more" shops: a JSON search API and microdata product pages (e.g. Tradewind)."""
 
 from __future__ import annotations
 

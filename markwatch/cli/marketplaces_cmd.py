@@ -23,7 +23,9 @@ def marketplaces() -> None:
 
 
 @marketplaces.command("serve")
-@click.option("--host", default=None, help="Address to bind [default: MARKWATCH_MARKETPLACES_HOST].")
+@click.option(
+    "--host", default=None, help="Address to bind [default: MARKWATCH_MARKETPLACES_HOST]."
+)
 @click.option(
     "--port",
     type=int,
@@ -33,10 +35,15 @@ def marketplaces() -> None:
 )
 @click.option("--seed", type=int, default=None, help="Seed [default: MARKWATCH_MARKETPLACES_SEED].")
 @click.option(
-    "--listings", type=int, default=None, help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS]."
+    "--listings",
+    type=int,
+    default=None,
+    help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS].",
 )
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve(host: str | None, port: int | None, seed: int | None, listings: int | None, verbose: bool) -> None:
+def serve(
+    host: str | None, port: int | None, seed: int | None, listings: int | None, verbose: bool
+) -> None:
     """Serve the three test shops until Ctrl-C or SIGTERM.
 
     Writes listings.jsonl and labels.jsonl (the ground truth) to <data dir>/marketplaces/ first.
@@ -77,7 +84,10 @@ def serve(host: str | None, port: int | None, seed: int | None, listings: int | 
 )
 @click.option("--seed", type=int, default=None, help="Seed [default: MARKWATCH_MARKETPLACES_SEED].")
 @click.option(
-    "--listings", type=int, default=None, help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS]."
+    "--listings",
+    type=int,
+    default=None,
+    help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS].",
 )
 def generate_cmd(out: Path, seed: int | None, listings: int | None) -> None:
     """Write the test listings and their labels without serving them."""

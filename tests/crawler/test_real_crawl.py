@@ -29,10 +29,16 @@ def test_spiders_collect_every_reachable_infringing_listing(tmp_path: Path) -> N
         for code, spider in SPIDERS.items():
             watches = ["|".join(t) for t in watch_terms(code).values()]
             out = tmp_path / f"{code}.jsonl"
-            procs[code] = (out, subprocess.Popen(
-                [sys.executable, str(RUNNER), spider, code, mp[code], str(out), *watches],
-                env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            ))
+            procs[code] = (
+                out,
+                subprocess.Popen(
+                    [sys.executable, str(RUNNER), spider, code, mp[code], str(out), *watches],
+                    env=env,
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                ),
+            )
         for code, (_, p) in procs.items():
             try:
                 _, err = p.communicate(timeout=110)

@@ -20,13 +20,21 @@ from crawler.spiders.jsonld_shop import JsonLdShopSpider
 
 PAGES = Path(__file__).resolve().parent / "pages"
 MANIFEST = json.loads((PAGES / "manifest.json").read_text(encoding="utf-8"))
-BASES = {"shopa": "http://127.0.0.1:8301", "shopb": "http://127.0.0.1:8302", "shopc": "http://127.0.0.1:8303"}
+BASES = {
+    "shopa": "http://127.0.0.1:8301",
+    "shopb": "http://127.0.0.1:8302",
+    "shopc": "http://127.0.0.1:8303",
+}
 
 
 def make_spider(cls, marketplace: str, terms: str = "kestrel", max_pages: str = "20"):
     crawler = get_crawler(cls)
     spider = cls.from_crawler(
-        crawler, marketplace=marketplace, base_url=BASES[marketplace], terms=terms, max_pages=max_pages
+        crawler,
+        marketplace=marketplace,
+        base_url=BASES[marketplace],
+        terms=terms,
+        max_pages=max_pages,
     )
     crawler.spider = spider
     crawler.stats.open_spider()
@@ -35,9 +43,13 @@ def make_spider(cls, marketplace: str, terms: str = "kestrel", max_pages: str = 
 
 def response(name: str, meta: dict | None = None, cls=HtmlResponse, status: int = 200):
     url = MANIFEST[name]["url"]
-    headers = {"Content-Type": "application/json" if name.endswith(".json") else "text/html; charset=utf-8"}
+    headers = {
+        "Content-Type": "application/json" if name.endswith(".json") else "text/html; charset=utf-8"
+    }
     req = Request(url, meta=meta or {})
-    return cls(url=url, body=(PAGES / name).read_bytes(), request=req, status=status, headers=headers)
+    return cls(
+        url=url, body=(PAGES / name).read_bytes(), request=req, status=status, headers=headers
+    )
 
 
 def check_listing(item: ListingItem, name: str) -> None:
@@ -102,14 +114,20 @@ def test_jsonld_search_page_yields_ranked_products_and_next_page() -> None:
 
 def test_jsonld_last_page_and_max_pages_stop_pagination() -> None:
     s = make_spider(JsonLdShopSpider, "shopa")
-    name = next(n for n in MANIFEST if n.startswith("shopa_search_kestrel_p") and not n.endswith("p1.html"))
+    name = next(
+        n for n in MANIFEST if n.startswith("shopa_search_kestrel_p") and not n.endswith("p1.html")
+    )
     page = int(name.rsplit("p", 1)[1].split(".")[0])
     meta = {"search_term": "kestrel", "page": page, "rank_offset": (page - 1) * 24}
     out = list(s.parse_search(response(name, meta)))
     assert out and all(r.callback == s.parse_product for r in out)
     assert out[0].meta["rank"] == (page - 1) * 24 + 1
     limited = make_spider(JsonLdShopSpider, "shopa", max_pages="1")
-    out = list(limited.parse_search(response("shopa_search_kestrel_p1.html", {"search_term": "kestrel", "page": 1})))
+    out = list(
+        limited.parse_search(
+            response("shopa_search_kestrel_p1.html", {"search_term": "kestrel", "page": 1})
+        )
+    )
     assert all(r.callback == limited.parse_product for r in out)
 
 
@@ -138,12 +156,16 @@ def test_api_first_batch_yields_products_and_next_batch() -> None:
     s = make_spider(ApiShopSpider, "shopb", terms="voltaris")
     [first] = list(s.start_requests())
     assert first.url == "http://127.0.0.1:8302/api/search?q=voltaris&offset=0&limit=24"
-    out = list(s.parse_search(response("shopb_api_voltaris_0.json", dict(first.meta), cls=TextResponse)))
+    out = list(
+        s.parse_search(response("shopb_api_voltaris_0.json", dict(first.meta), cls=TextResponse))
+    )
     products = [r for r in out if r.callback == s.parse_product]
     more = [r for r in out if r.callback == s.parse_search]
     assert [r.meta["rank"] for r in products] == list(range(1, 25))
     assert all(r.url.startswith("http://127.0.0.1:8302/p/") for r in products)
-    assert [r.url for r in more] == ["http://127.0.0.1:8302/api/search?q=voltaris&offset=24&limit=24"]
+    assert [r.url for r in more] == [
+        "http://127.0.0.1:8302/api/search?q=voltaris&offset=24&limit=24"
+    ]
     assert more[0].meta["page"] == 2
 
 
@@ -166,11 +188,15 @@ def test_api_microdata_product_page(name: str) -> None:
 
 def test_zero_width_characters_are_preserved() -> None:
     s = make_spider(ApiShopSpider, "shopb")
-    [item] = list(s.parse_product(response("shopb_product_zero_width.html", {"search_term": "k", "rank": 1})))
+    [item] = list(
+        s.parse_product(response("shopb_product_zero_width.html", {"search_term": "k", "rank": 1}))
+    )
     assert any(ch in item.title for ch in "\u200b\u200c\u200d")
 
 
-@pytest.mark.parametrize("name", ["shopb_product_missing_price.html", "shopb_product_missing_title.html"])
+@pytest.mark.parametrize(
+    "name", ["shopb_product_missing_price.html", "shopb_product_missing_title.html"]
+)
 def test_api_broken_page_is_a_counted_skip(name: str, caplog: pytest.LogCaptureFixture) -> None:
     s = make_spider(ApiShopSpider, "shopb")
     with caplog.at_level(logging.WARNING):
@@ -198,7 +224,9 @@ def test_cn_first_page_schedules_the_announced_pages() -> None:
 
 def test_cn_later_pages_rank_on_and_do_not_reschedule() -> None:
     s = make_spider(CnShopSpider, "shopc", terms="墨朗")
-    out = list(s.parse_search(response("shopc_search_molang_p1.html", {"search_term": "墨朗", "page": 3})))
+    out = list(
+        s.parse_search(response("shopc_search_molang_p1.html", {"search_term": "墨朗", "page": 3}))
+    )
     assert all(r.callback == s.parse_product for r in out)
     assert out[0].meta["rank"] == 61
 
@@ -227,7 +255,9 @@ def test_snapshot_keeps_ip_address_when_known() -> None:
     name = "shopa_item_confusable.html"
     url = MANIFEST[name]["url"]
     resp = HtmlResponse(
-        url=url, body=(PAGES / name).read_bytes(), request=Request(url, meta={"rank": 1}),
+        url=url,
+        body=(PAGES / name).read_bytes(),
+        request=Request(url, meta={"rank": 1}),
         ip_address=ip_address("127.0.0.1"),
     )
     [item] = list(s.parse_product(resp))

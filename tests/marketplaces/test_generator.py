@@ -11,21 +11,53 @@ from statistics import median
 import pytest
 
 from fixtures.marketplaces import generate, load_labels, load_listings, watch_terms, write
-from fixtures.marketplaces.generator import DEMO_DIR, INFRINGING, LATIN_DISGUISES
+from fixtures.marketplaces.generator import DEMO_DIR, INFRINGING, LATIN_DISGUISES, shops
 from fixtures.marketplaces.shops import make_shop
-from fixtures.marketplaces.generator import shops
 
 SEED, COUNT = 20261124, 2400
 EN_CATEGORIES = {
-    "Shoes", "Shoes > Running", "Clothing", "Clothing > Jackets", "Sports & Outdoors", "Jewellery",
-    "Watches", "Bags & Luggage", "Handbags", "Phone Accessories", "Electronics",
-    "Chargers & Power Banks", "Beauty", "Skincare", "Toys", "Home & Garden",
-    "Garden > Bird Feeders", "Kitchen", "Art & Posters", "Books", "Pet Supplies", "Automotive",
+    "Shoes",
+    "Shoes > Running",
+    "Clothing",
+    "Clothing > Jackets",
+    "Sports & Outdoors",
+    "Jewellery",
+    "Watches",
+    "Bags & Luggage",
+    "Handbags",
+    "Phone Accessories",
+    "Electronics",
+    "Chargers & Power Banks",
+    "Beauty",
+    "Skincare",
+    "Toys",
+    "Home & Garden",
+    "Garden > Bird Feeders",
+    "Kitchen",
+    "Art & Posters",
+    "Books",
+    "Pet Supplies",
+    "Automotive",
     "Stationery",
 }
 CN_CATEGORIES = {
-    "鞋靴", "运动鞋", "服装", "户外运动", "珠宝首饰", "手表", "箱包", "手机配件", "数码电子",
-    "充电器/充电宝", "美妆护肤", "护肤品", "玩具", "家居园艺", "厨房用品", "图书", "宠物用品",
+    "鞋靴",
+    "运动鞋",
+    "服装",
+    "户外运动",
+    "珠宝首饰",
+    "手表",
+    "箱包",
+    "手机配件",
+    "数码电子",
+    "充电器/充电宝",
+    "美妆护肤",
+    "护肤品",
+    "玩具",
+    "家居园艺",
+    "厨房用品",
+    "图书",
+    "宠物用品",
 }
 
 
@@ -45,7 +77,9 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path, cat) -> None:
     for name in ("listings.jsonl", "labels.jsonl"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     write(generate(SEED + 1, COUNT), tmp_path / "three")
-    assert (tmp_path / "three" / "listings.jsonl").read_bytes() != (tmp_path / "one" / "listings.jsonl").read_bytes()
+    assert (tmp_path / "three" / "listings.jsonl").read_bytes() != (
+        tmp_path / "one" / "listings.jsonl"
+    ).read_bytes()
 
 
 def test_files_round_trip(tmp_path: Path, cat) -> None:
@@ -64,8 +98,15 @@ def test_count_and_one_label_per_listing(cat) -> None:
 def test_mix_is_roughly_balanced_and_complete(cat) -> None:
     counts = Counter(lab.category for lab in cat.labels)
     assert set(counts) == {
-        "authorised", "counterfeit_exact", "counterfeit_disguised", "product", "brand_abuse",
-        "compatible", "compatible_fashion", "other_class", "unrelated",
+        "authorised",
+        "counterfeit_exact",
+        "counterfeit_disguised",
+        "product",
+        "brand_abuse",
+        "compatible",
+        "compatible_fashion",
+        "other_class",
+        "unrelated",
     }
     share = sum(lab.infringing for lab in cat.labels) / COUNT
     assert 0.4 <= share <= 0.6
@@ -92,8 +133,11 @@ def test_marks_only_where_watched(cat) -> None:
 
 
 def test_compatible_depends_on_the_marks_classes(cat) -> None:
-    fashion = {m["registration_number"] for m in _csv("marks.csv")
-               if {"14", "18", "25"} & set(m["nice_classes"].split("|"))}
+    fashion = {
+        m["registration_number"]
+        for m in _csv("marks.csv")
+        if {"14", "18", "25"} & set(m["nice_classes"].split("|"))
+    }
     for lab in cat.labels:
         if lab.category == "compatible_fashion":
             assert lab.mark_registration in fashion and lab.infringing
@@ -107,7 +151,9 @@ def test_authorised_listings_are_by_authorised_sellers(cat) -> None:
     labels = cat.labels_by_key()
     for li in cat.listings:
         lab = labels[(li.marketplace, li.listing_id)]
-        ok = {(holder.get(lab.mark_registration), m, li.seller) for m in ("", li.marketplace)} & allowed
+        ok = {
+            (holder.get(lab.mark_registration), m, li.seller) for m in ("", li.marketplace)
+        } & allowed
         assert bool(ok) == (lab.category == "authorised"), (li.seller, lab)
 
 
@@ -126,8 +172,11 @@ def test_counterfeits_are_mostly_far_below_retail(cat) -> None:
     labels = cat.labels_by_key()
     for code in ("shopa", "shopb", "shopc"):
         for reg in watch_terms(code):
-            rows = [(labels[(code, li.listing_id)].category, li.price) for li in cat.for_shop(code)
-                    if labels[(code, li.listing_id)].mark_registration == reg]
+            rows = [
+                (labels[(code, li.listing_id)].category, li.price)
+                for li in cat.for_shop(code)
+                if labels[(code, li.listing_id)].mark_registration == reg
+            ]
             fakes = [p for c, p in rows if c == "counterfeit_exact"]
             real = [p for c, p in rows if c == "authorised"]
             if real:
@@ -141,12 +190,18 @@ def test_every_infringing_listing_is_found_by_its_watch_terms(cat) -> None:
         for terms in watch_terms(code).values():
             for t in terms:
                 found |= {li.listing_id for li in shop.search(t)}
-        missing = [lab for lab in cat.labels
-                   if lab.marketplace == code and lab.infringing and lab.listing_id not in found]
+        missing = [
+            lab
+            for lab in cat.labels
+            if lab.marketplace == code and lab.infringing and lab.listing_id not in found
+        ]
         assert not missing
         # and search noise: unrelated listings come up too
-        assert any(lab.category == "unrelated" for lab in cat.labels
-                   if lab.marketplace == code and lab.listing_id in found)
+        assert any(
+            lab.category == "unrelated"
+            for lab in cat.labels
+            if lab.marketplace == code and lab.listing_id in found
+        )
 
 
 def test_large_catalogues_are_quick() -> None:

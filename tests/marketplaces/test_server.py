@@ -47,7 +47,7 @@ def test_three_shops_on_their_own_ports(mp) -> None:
     assert list(mp.urls) == ["shopa", "shopb", "shopc"]
     assert len({u.rsplit(":", 1)[1] for u in mp.urls.values()}) == 3
     for url in mp.urls.values():
-        status, headers, body = get(url + "/healthz")
+        status, _headers, body = get(url + "/healthz")
         assert status == 200 and json.loads(body) == {"status": "ok"}
 
 
@@ -60,13 +60,15 @@ def test_consecutive_ports_from_the_base_port() -> None:
     base = min(base, 64000)
     try:
         with running_marketplaces(port=base, seed=SEED, listings=300) as m:
-            assert [u.rsplit(":", 1)[1] for u in m.urls.values()] == [str(base + i) for i in range(3)]
+            assert [u.rsplit(":", 1)[1] for u in m.urls.values()] == [
+                str(base + i) for i in range(3)
+            ]
     except OSError:
         pytest.fail(f"ports {base}..{base + 2} were taken; rerun")
 
 
 def test_robots_txt(mp) -> None:
-    for code, url in mp.urls.items():
+    for _code, url in mp.urls.items():
         status, headers, body = get(url + "/robots.txt")
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
         rp = Protego.parse(body.decode())
@@ -91,12 +93,14 @@ def test_labels_never_reach_pages_or_api(mp) -> None:
     cat = mp.catalogue
     assert cat is not None
     pages = {
-        "shopa": ["/item/{}"], "shopb": ["/p/{}"], "shopc": ["/goods/{}.html"],
+        "shopa": ["/item/{}"],
+        "shopb": ["/p/{}"],
+        "shopc": ["/goods/{}.html"],
     }
     for code, url in mp.urls.items():
         for li in cat.for_shop(code)[::15]:
             for tmpl in pages[code]:
-                status, _, body = get(url + tmpl.format(li.listing_id))
+                _status, _, body = get(url + tmpl.format(li.listing_id))
                 assert not LABEL_WORDS.search(body), (code, li.listing_id, LABEL_WORDS.search(body))
     for body in (
         get(mp["shopa"] + "/search?q=kestrel")[2],
@@ -160,8 +164,11 @@ def test_api_pagination_covers_every_result_once(fresh) -> None:
 
 def test_first_request_for_page_two_is_throttled_once(fresh) -> None:
     a, b, c = fresh["shopa"], fresh["shopb"], fresh["shopc"]
-    for url in (a + "/search?q=voltaris&page=2", b + "/api/search?q=voltaris&offset=24&limit=24",
-                c + "/s?kw=" + quote("沃塔瑞斯") + "&pn=2"):
+    for url in (
+        a + "/search?q=voltaris&page=2",
+        b + "/api/search?q=voltaris&offset=24&limit=24",
+        c + "/s?kw=" + quote("沃塔瑞斯") + "&pn=2",
+    ):
         status, headers, _ = get(url)
         assert status == 429 and headers["Retry-After"] == "1"
         assert get(url)[0] == 200
@@ -184,8 +191,10 @@ def test_listings_disappear_after_advance_day(fresh) -> None:
         assert status == 200 and li.listing_id in json.loads(body)["gone"]
         assert json.loads(get(url + "/_control/state")[2])["day"] == 1
         assert get(url + path[code].format(li.listing_id))[0] == gone_status[code]
-        assert all(h.listing_id not in {v.listing_id for v in vanishing}
-                   for h in fresh.shops[code].search(term[code]))
+        assert all(
+            h.listing_id not in {v.listing_id for v in vanishing}
+            for h in fresh.shops[code].search(term[code])
+        )
 
 
 def test_broken_pages_are_served_broken(mp) -> None:

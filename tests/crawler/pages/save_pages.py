@@ -20,15 +20,17 @@ from fixtures.marketplaces.generator import generate, shops  # noqa: E402
 from fixtures.marketplaces.shops import make_shop  # noqa: E402
 
 SEED, COUNT = 20261124, 2400
-BASES = {"shopa": "http://127.0.0.1:8301", "shopb": "http://127.0.0.1:8302", "shopc": "http://127.0.0.1:8303"}
+BASES = {
+    "shopa": "http://127.0.0.1:8301",
+    "shopb": "http://127.0.0.1:8302",
+    "shopc": "http://127.0.0.1:8303",
+}
 
 
 def main() -> None:
     cat = generate(SEED, COUNT)
     labels = cat.labels_by_key()
-    app = {
-        code: make_shop(info, cat.for_shop(code), BASES[code]) for code, info in shops().items()
-    }
+    app = {code: make_shop(info, cat.for_shop(code), BASES[code]) for code, info in shops().items()}
     manifest: dict[str, dict] = {}
 
     def save(name: str, code: str, path: str, query: dict[str, str], listing=None) -> None:
@@ -47,7 +49,9 @@ def main() -> None:
     def pick(code: str, **want):
         for li in cat.for_shop(code):
             lab = labels[(code, li.listing_id)]
-            if all(getattr(li, k, None) == v or getattr(lab, k, None) == v for k, v in want.items()):
+            if all(
+                getattr(li, k, None) == v or getattr(lab, k, None) == v for k, v in want.items()
+            ):
                 return li
         raise LookupError(want)
 
@@ -55,7 +59,12 @@ def main() -> None:
     save("shopa_search_kestrel_p1.html", "shopa", "/search", {"q": "kestrel"})
     results = app["shopa"].search("kestrel")
     last = -(-len(results) // app["shopa"].page_size)
-    save(f"shopa_search_kestrel_p{last}.html", "shopa", "/search", {"q": "kestrel", "page": str(last)})
+    save(
+        f"shopa_search_kestrel_p{last}.html",
+        "shopa",
+        "/search",
+        {"q": "kestrel", "page": str(last)},
+    )
     li = pick("shopa", disguise="confusable", broken=None)
     save("shopa_item_confusable.html", "shopa", f"/item/{li.listing_id}", {}, li)
     li = pick("shopa", broken="invalid_jsonld")
@@ -64,10 +73,20 @@ def main() -> None:
     save("shopa_item_truncated.html", "shopa", f"/item/{li.listing_id}", {}, li)
 
     # (b) Tradewind
-    save("shopb_api_voltaris_0.json", "shopb", "/api/search", {"q": "voltaris", "offset": "0", "limit": "24"})
+    save(
+        "shopb_api_voltaris_0.json",
+        "shopb",
+        "/api/search",
+        {"q": "voltaris", "offset": "0", "limit": "24"},
+    )
     total = len(app["shopb"].search("voltaris"))
     tail = (total - 1) // 24 * 24
-    save("shopb_api_voltaris_last.json", "shopb", "/api/search", {"q": "voltaris", "offset": str(tail), "limit": "24"})
+    save(
+        "shopb_api_voltaris_last.json",
+        "shopb",
+        "/api/search",
+        {"q": "voltaris", "offset": str(tail), "limit": "24"},
+    )
     li = pick("shopb", disguise="zero_width", broken=None)
     save("shopb_product_zero_width.html", "shopb", f"/p/{li.listing_id}", {}, li)
     li = pick("shopb", category="authorised", broken=None)
