@@ -10,7 +10,7 @@ registrations are compared with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from matcher.normalise import TOKEN_RE
 
@@ -19,16 +19,14 @@ TIGHT_PUNCT = frozenset(".-_·*'’/+~:|•")
 MAX_JOIN = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
     end: int
     han: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A string from the listing (folded form, letters and digits only) and where it came from."""
 
     key: str  # compact folded text: "kestrel", "gucci", "kestreltrail"
@@ -65,7 +63,7 @@ def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidat
             out.append(Candidate(key, t.start, cur.end, "joined", j - i + 1, i))
         # phrases of space-separated words, for multi-word marks and product names
         key = t.text
-        for j in range(i + 1, min(n, i + max_phrase)):
+        for j in range(i + 1, min(n, i + max_phrase) if max_phrase > 1 else 0):
             prev, cur = toks[j - 1], toks[j]
             gap = _gap(folded, prev, cur)
             if cur.han or len(gap) > 3 or any(ch.isalnum() for ch in gap):

@@ -62,16 +62,10 @@ def allowed_edits(length: int) -> int:
 def deletes(word: str, depth: int) -> set[str]:
     """All strings reachable from ``word`` by deleting up to ``depth`` characters (incl. itself)."""
     out = {word}
-    frontier = {word}
+    frontier = out
     for _ in range(depth):
-        nxt = set()
-        for w in frontier:
-            if len(w) <= 1:
-                continue
-            for i in range(len(w)):
-                nxt.add(w[:i] + w[i + 1 :])
-        out |= nxt
-        frontier = nxt
+        frontier = {w[:i] + w[i + 1 :] for w in frontier if len(w) > 1 for i in range(len(w))}
+        out = out | frontier
     return out
 
 
@@ -149,7 +143,8 @@ class MarkIndex:
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
         self._key_lengths: set[int] = set()
-        self.max_phrase = 2
+        self._max_fuzzy_len = 0
+        self.max_phrase = 1
         self._mark_by_id: dict[str, int] = {}
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
@@ -196,10 +191,12 @@ class MarkIndex:
         self._key_lengths.add(len(key))
         if len(v.loose) != len(key):
             self._key_lengths.add(len(v.loose))
-        self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
+        if len(v.words) > 1:
+            self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
         if len(v.words) > 1:
             for pos, w in enumerate(v.words):
                 _add(self._by_word, loose(w), (vid, pos))
+        self._max_fuzzy_len = max(self._max_fuzzy_len, len(v.fz) + 2)
         if len(v.fz) >= 4:
             for d in deletes(v.fz, allowed_edits(len(v.fz))):
                 _add(self._deletes, d, vid)
@@ -222,7 +219,8 @@ class MarkIndex:
             name_words = word_tokens(fold(p.name))
             if name_words:
                 _add(self._product_names, "".join(name_words), pidx)
-                self.max_phrase = max(self.max_phrase, min(len(name_words), MAX_PHRASE))
+                if len(name_words) > 1:
+                    self.max_phrase = max(self.max_phrase, min(len(name_words), MAX_PHRASE))
             midx = self._mark_by_id.get(p.mark_id)
             mark_words: set[str] = set()
             if midx is not None:
@@ -331,7 +329,8 @@ class MarkIndex:
             found.add(vid)
             out.append(Hit(vid, "separators" if sep else "loose", c.start, c.end, 75,
                            f'look-alike spelling of "{v.text}"', True))
-        if len(key) >= 4:
+        if len(key) >= 4 and not phrase and len(key) <= self._max_fuzzy_len:
+            # phrases are left to word_substitution: their typos are per word
             fz = fuzzy_key(lkey)
             depth = 2 if len(fz) >= 7 else 1
             seen: set[int] = set()
