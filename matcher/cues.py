@@ -27,6 +27,9 @@ class CueFinder:
 
         self._en = spacy.blank("en")
         self._zh = spacy.blank("zh")  # default segmenter: one token per character
+        # a cheap superset test first: a phrase can only match if its first word is a substring
+        self._first_words = sorted({p.split()[0].casefold() for p, k in cue_phrases() if k != "han"}
+                                   | {p for p, k in cue_phrases() if k == "han"}, key=len)
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
         for phrase, kind in cue_phrases():
@@ -38,6 +41,9 @@ class CueFinder:
     def find(self, text: str) -> list[Cue]:
         """Cue phrases in ``text`` (already bounded and folded), in order of appearance."""
         found: list[Cue] = []
+        low = text.casefold()
+        if not any(w in low for w in self._first_words):
+            return found
         doc = self._en.make_doc(text)
         for _, start, end in self._en_matcher(doc):
             span = doc[start:end].text

@@ -84,6 +84,7 @@ class Variant:
     fz: str = ""
     phon: str = ""
     pinyin: tuple[str, ...] = ()
+    loose_words: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -194,8 +195,9 @@ class MarkIndex:
         if len(v.words) > 1:
             self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
         if len(v.words) > 1:
-            for pos, w in enumerate(v.words):
-                _add(self._by_word, loose(w), (vid, pos))
+            v.loose_words = tuple(loose(w) for w in v.words)
+            for pos, w in enumerate(v.loose_words):
+                _add(self._by_word, w, (vid, pos))
         self._max_fuzzy_len = max(self._max_fuzzy_len, len(v.fz) + 2)
         if len(v.fz) >= 4:
             for d in deletes(v.fz, allowed_edits(len(v.fz))):
@@ -285,9 +287,10 @@ class MarkIndex:
         cands = candidates(folded, toks, self.max_phrase)
         hits: list[Hit] = []
         common = [self.is_common(t.text) for t in toks]
+        ltoks = [t.text if t.han else loose(t.text) for t in toks]
         for c in cands:
-            hits.extend(self._latin_hits(c, toks, common))
-        hits.extend(self._substitution_hits(toks, folded))
+            hits.extend(self._latin_hits(c, toks, common, ltoks))
+        hits.extend(self._substitution_hits(toks, folded, ltoks))
         for t in toks:
             if t.han:
                 hits.extend(self._han_hits(t))
@@ -301,7 +304,8 @@ class MarkIndex:
             return all(common[c.first : c.first + c.ntok]) or self.is_common(c.key)
         return self.is_common(c.key)
 
-    def _latin_hits(self, c: Candidate, toks: list[Token], common: list[bool]) -> list[Hit]:
+    def _latin_hits(self, c: Candidate, toks: list[Token], common: list[bool],
+                    ltoks: list[str]) -> list[Hit]:
         out: list[Hit] = []
         key = c.key
         phrase = c.kind == "phrase"
@@ -311,6 +315,8 @@ class MarkIndex:
             v = self.variants[vid]
             if phrase and len(v.words) < 2:
                 continue
+            if v.source == "romanised" and self._cand_common(c, toks, common):
+                continue  # "lining" is a word before it is the pinyin of 李宁
             found.add(vid)
             check = "separators" if sep else "exact"
             out.append(Hit(vid, check, c.start, c.end, 75, f'"{v.text}" written out', sep))
@@ -319,7 +325,7 @@ class MarkIndex:
         is_common = self._cand_common(c, toks, common)
         if is_common:
             return out
-        lkey = loose(key)
+        lkey = ltoks[c.first] if c.kind == "token" else loose(key)
         for vid in _get(self._by_loose, lkey):
             if vid in found:
                 continue
@@ -354,7 +360,7 @@ class MarkIndex:
                     v = self.variants[vid]
                     if phrase and len(v.words) < 2:
                         continue
-                    if fuzz.ratio(key, v.key) >= 70 and key[0] == v.key[0]:
+                    if fuzz.ratio(key, v.key) >= 70:
                         found.add(vid)
                         out.append(Hit(vid, "phonetic", c.start, c.end, 62,
                                        f'sounds like "{v.text}" ({phon})'))
@@ -407,7 +413,7 @@ class MarkIndex:
     def _affix_ok(self, rest: str) -> bool:
         return len(rest) <= 2 or rest.isdigit() or self.is_common(rest)
 
-    def _substitution_hits(self, toks: list[Token], folded: str) -> list[Hit]:
+    def _substitution_hits(self, toks: list[Token], folded: str, ltoks: list[str]) -> list[Hit]:
         """Multi-word marks with one word swapped for a look-alike, the rest standing."""
         out: list[Hit] = []
         if not self._by_word:
@@ -416,7 +422,7 @@ class MarkIndex:
         for i, t in enumerate(toks):
             if t.han:
                 continue
-            for vid, pos in _get(self._by_word, loose(t.text)):
+            for vid, pos in _get(self._by_word, ltoks[i]):
                 start = i - pos
                 v = self.variants[vid]
                 n = len(v.words)
@@ -429,7 +435,7 @@ class MarkIndex:
                     for a, b in zip(window, window[1:], strict=False)
                 ):
                     continue
-                diff = [j for j in range(n) if loose(window[j].text) != loose(v.words[j])]
+                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
                 if len(diff) != 1:
                     continue
                 j = diff[0]

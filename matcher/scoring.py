@@ -12,7 +12,7 @@ from functools import cache
 
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes, nominative_phrases
 from matcher.index import Hit, MarkIndex, prepare_text
-from matcher.normalise import FOLD_TABLE, HAN_RE, describe_span, word_tokens
+from matcher.normalise import FOLD_TABLE, HAN_RE, compact, describe_span, fold, word_tokens
 from matcher.types import Kind, ListingText, MarkRecord, Match, Reason
 
 DISGUISE_POINTS = 5  # the seller went out of their way to hide the mark: that shows intent
@@ -148,7 +148,9 @@ def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], 
             reasons.append(Reason("nice_class", f"category {listing.category!r} is in class "
                                   f"{', '.join(map(str, sorted(overlap)))} where the mark is registered",
                                   listing.category, CLASS_POINTS))
-        elif mark.famous:
+        elif mark.famous and not index.is_common(compact(fold(mark.mark))):
+            # a famous mark is protected outside its classes, unless it is an ordinary word used
+            # as that word ("apple pie tin")
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
                                   f"(category {listing.category!r})", listing.category, 0))
         else:
