@@ -120,6 +120,16 @@ def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText
     )
 
 
+def best_per_mark(matches: Iterable[matcher.Match]) -> list[matcher.Match]:
+    """One alert per (listing, mark): of several alertable findings for the same mark (say a
+    trademark hit and a product hit), keep the highest-scoring one."""
+    best: dict[str, matcher.Match] = {}
+    for m in matches:
+        if m.alertable and (m.mark_id not in best or m.score > best[m.mark_id].score):
+            best[m.mark_id] = m
+    return list(best.values())
+
+
 @dataclass
 class ScreenOutcome:
     listings: int = 0
@@ -153,22 +163,18 @@ def screen_listings(
             out.skipped += 1
             continue
         out.listings += 1
-        findings = []
-        for m in index.match(listing_text(listing, code)):
-            if not m.alertable:
-                continue
-            mark_id = int(m.mark_id)
-            findings.append(
-                Finding(
-                    rights_holder_id=marks_owner[mark_id],
-                    mark_id=mark_id,
-                    kind=m.kind.value,
-                    score=m.score,
-                    tier=m.tier.value,
-                    reasons=[r.as_dict() for r in m.reasons],
-                    product_id=int(m.product_id) if m.product_id else None,
-                )
+        findings = [
+            Finding(
+                rights_holder_id=marks_owner[int(m.mark_id)],
+                mark_id=int(m.mark_id),
+                kind=m.kind.value,
+                score=m.score,
+                tier=m.tier.value,
+                reasons=[r.as_dict() for r in m.reasons],
+                product_id=int(m.product_id) if m.product_id else None,
             )
+            for m in best_per_mark(index.match(listing_text(listing, code)))
+        ]
         if findings:
             rec = record_findings(
                 session, listing.id, findings, snapshot_id=latest_snapshot_id(session, listing.id)

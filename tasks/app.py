@@ -13,8 +13,7 @@ from markwatch.settings import Settings, get_settings
 TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule"]
 
 
-def make_celery(settings: Settings) -> Celery:
-    app = Celery("markwatch", include=TASK_MODULES)
+def celery_config(settings: Settings) -> dict[str, object]:
     conf: dict[str, object] = {
         "broker_url": settings.effective_broker_url,
         "task_ignore_result": True,
@@ -52,8 +51,17 @@ def make_celery(settings: Settings) -> Celery:
         # Redis re-delivers unacknowledged messages after this many seconds; it must exceed the
         # longest task (a crawl) or a running crawl would be handed to a second worker.
         conf["broker_transport_options"] = {"visibility_timeout": settings.crawl_timeout * 2}
-    app.conf.update(conf)
+    return conf
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured from ``settings`` (it becomes the current app)."""
+    app = Celery("markwatch", include=TASK_MODULES)
+    app.conf.update(celery_config(settings))
     return app
 
 
-app = make_celery(get_settings())
+#: The process's app. Its configuration is read from the settings when it is first used, so a
+#: process that sets MARKWATCH_* before sending its first task gets those settings.
+app = Celery("markwatch", include=TASK_MODULES)
+app.add_defaults(lambda: celery_config(get_settings()))

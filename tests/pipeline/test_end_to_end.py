@@ -1,0 +1,180 @@
+"""From crawl to alert rows, with every process real, scored against the test marketplaces'
+ground truth.
+
+1. ``markwatch demo`` exactly as ``make demo`` runs it: SQLite, the filesystem broker, a real
+   Celery worker process, the marketplaces server process, Scrapy crawls in child processes.
+2. The services of ``docker-compose.yml`` run as processes (there is no Docker engine here) on the
+   machine's PostgreSQL and Redis: migrate, seed, marketplaces, worker and beat.
+
+The precision and recall floors below are the product's promise on the bundled marketplaces.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from db.models import CrawlRun, CrawlStatus, Listing, Watch
+from db.session import make_engine, session_factory
+from fixtures.marketplaces import load_labels
+from markwatch.demo import read_progress, score_against_labels
+from markwatch.processes import Child, child_env, wait_http
+from tests.conftest import REPO
+from tests.pipeline.helpers import wait_for
+
+pytestmark = pytest.mark.slow
+
+MIN_PRECISION = 0.95
+MIN_RECALL = 0.90
+
+
+def free_port_block(n: int = 3) -> int:
+    """A base port with ``n`` consecutive free ports on loopback."""
+    for _ in range(200):
+        base = random.randint(20000, 60000)
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+def _check_score(factory, data_dir: Path) -> None:
+    labels = load_labels(data_dir / "marketplaces" / "labels.jsonl")
+    score = score_against_labels(factory, labels)
+    print(score.summary())
+    assert score.authorised_alerted == 0, "an authorised seller was alerted"
+    assert score.infringing_crawled > 300, "the crawl stored too few infringing listings"
+    assert score.precision >= MIN_PRECISION, (score.summary(), score.false_positives[:20])
+    assert score.recall >= MIN_RECALL, (score.summary(), score.missed[:20])
+
+
+def test_demo_on_embedded_defaults(tmp_path):
+    data_dir = tmp_path / "demo"
+    env = child_env(
+        MARKWATCH_MARKETPLACES_PORT=str(free_port_block()),
+        MARKWATCH_ENV="development",
+    )
+    env.pop("MARKWATCH_DATA_DIR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "markwatch.cli", "demo", "--data-dir", str(data_dir)],
+        env=env, capture_output=True, text=True, timeout=400, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    out = proc.stdout
+    assert "Alert queue" in out and "crawls (0 failed)" in out
+    assert "Against the test marketplaces' ground truth" in out
+    engine = make_engine(f"sqlite:///{data_dir / 'markwatch.db'}")
+    factory = session_factory(engine)
+    with factory() as s:
+        runs = s.scalars(sa.select(CrawlRun.status)).all()
+        assert runs and set(runs) == {CrawlStatus.SUCCEEDED}
+    _check_score(factory, data_dir)
+    engine.dispose()
+
+
+def _compose_service(compose: dict, name: str) -> tuple[list[str], dict[str, str]]:
+    svc = compose["services"][name]
+    command = svc["command"]
+    argv = command if isinstance(command, list) else shlex.split(command)
+    env = {k: str(v) for k, v in (svc.get("environment") or {}).items()}
+    return [str(a) for a in argv], env
+
+
+def _as_local(argv: list[str]) -> list[str]:
+    """The container's entry points, as this machine's interpreter runs them."""
+    if argv[0] == "markwatch":
+        return [sys.executable, "-m", "markwatch.cli", *argv[1:]]
+    if argv[0] == "celery":
+        return [sys.executable, "-m", "celery", *argv[1:]]
+    raise AssertionError(f"unexpected entry point {argv[0]}")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, tmp_path):
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    base = free_port_block()
+    data_dir = tmp_path / "data"
+    # Where the containers would reach each other by service name, these processes use loopback.
+    local = {
+        "MARKWATCH_DATABASE_URL": pg_url,
+        "MARKWATCH_BROKER_URL": redis_url,
+        "MARKWATCH_DATA_DIR": str(data_dir),
+        "MARKWATCH_ENV": "test",  # production refuses the loopback switch below
+        "MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED": "1",
+        "MARKWATCH_SCHEDULE_INTERVAL": "2",
+        "MARKWATCH_WORKER_CONCURRENCY": "2",
+    }
+
+    def service(name: str) -> tuple[list[str], dict[str, str]]:
+        argv, env = _compose_service(compose, name)
+        argv = [a.replace("http://marketplaces:8301", f"http://127.0.0.1:{base}")
+                 .replace("http://marketplaces:8302", f"http://127.0.0.1:{base + 1}")
+                 .replace("http://marketplaces:8303", f"http://127.0.0.1:{base + 2}")
+                 .replace("/data/", f"{data_dir}/")
+                 for a in argv]
+        if name == "marketplaces":
+            argv[argv.index("--port") + 1] = str(base)
+            argv[argv.index("--host") + 1] = "127.0.0.1"
+        assert set(env) <= set(local) | {"MARKWATCH_LOG_LEVEL"}, "a compose setting is not mapped"
+        return _as_local(argv), child_env(**{**env, **local})
+
+    for one_shot in ("migrate",):
+        argv, env = service(one_shot)
+        subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
+
+    children = {}
+    for name in ("marketplaces", "worker", "beat"):
+        argv, env = service(name)
+        children[name] = Child(name, argv, env=env, log_path=tmp_path / f"{name}.log")
+    try:
+        children["marketplaces"].start()
+        wait_http([f"http://127.0.0.1:{base + i}/healthz" for i in range(3)], timeout=60,
+                  child=children["marketplaces"])
+        argv, env = service("seed")
+        subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
+        children["worker"].start()
+        children["beat"].start()
+
+        engine = make_engine(pg_url)
+        factory = session_factory(engine)
+
+        def run_ids() -> list[int]:
+            with factory() as s:
+                return list(s.scalars(sa.select(CrawlRun.id)))
+
+        def finished() -> bool:
+            for c in children.values():
+                c.check_alive()
+            ids = run_ids()
+            with factory() as s:
+                watches = s.scalar(sa.select(sa.func.count()).select_from(Watch))
+            return len(ids) == watches and read_progress(factory, ids).finished
+
+        wait_for(finished, timeout=400, what="every watch to be crawled and matched",
+                 child=children["worker"], interval=1.0)
+        with factory() as s:
+            assert set(s.scalars(sa.select(CrawlRun.status))) == {CrawlStatus.SUCCEEDED}
+            assert s.scalar(sa.select(sa.func.count()).select_from(Listing)) > 1000
+        _check_score(factory, data_dir)
+        engine.dispose()
+    finally:
+        for c in children.values():
+            c.stop()
