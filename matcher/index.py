@@ -38,6 +38,7 @@ from matcher.normalise import (
     compact,
     fold,
     fuzzy_key,
+    has_digraph,
     is_han,
     loose,
     normalise_seller,
@@ -189,6 +190,8 @@ class MarkIndex:
         v.fz = fuzzy_key(v.loose)
         _add(self._by_key, key, vid)
         _add(self._by_loose, v.loose, vid)
+        if has_digraph(key):  # "cl" in the mark may also be read as "c" + "l"
+            _add(self._by_loose, loose(key, digraphs=False), vid)
         self._key_lengths.add(len(key))
         if len(v.loose) != len(key):
             self._key_lengths.add(len(v.loose))
@@ -258,6 +261,10 @@ class MarkIndex:
         for listing in listings:
             yield listing, self.match(listing)
 
+    def is_word(self, word: str) -> bool:
+        """An ordinary dictionary word."""
+        return word in self._words
+
     def is_common(self, word: str) -> bool:
         """A dictionary word or a real brand: not a typo, disguise or sound-alike of a mark."""
         return word in self._words or word in self._brands
@@ -301,7 +308,7 @@ class MarkIndex:
         if c.kind == "token":
             return common[c.first]
         if c.kind == "phrase":
-            return all(common[c.first : c.first + c.ntok]) or self.is_common(c.key)
+            return all(common[c.first : c.first + c.ntok])
         return self.is_common(c.key)
 
     def _latin_hits(self, c: Candidate, toks: list[Token], common: list[bool],
@@ -315,7 +322,7 @@ class MarkIndex:
             v = self.variants[vid]
             if phrase and len(v.words) < 2:
                 continue
-            if v.source == "romanised" and self._cand_common(c, toks, common):
+            if v.source == "romanised" and (c.kind == "token" and self.is_word(key)):
                 continue  # "lining" is a word before it is the pinyin of 李宁
             found.add(vid)
             check = "separators" if sep else "exact"
@@ -326,7 +333,8 @@ class MarkIndex:
         if is_common:
             return out
         lkey = ltoks[c.first] if c.kind == "token" else loose(key)
-        for vid in _get(self._by_loose, lkey):
+        lkeys = (lkey,) if not has_digraph(key) else (lkey, loose(key, digraphs=False))
+        for vid in [x for lk in lkeys for x in _get(self._by_loose, lk)]:
             if vid in found:
                 continue
             v = self.variants[vid]

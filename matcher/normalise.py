@@ -157,18 +157,28 @@ def _init_tables() -> None:
         _DIGRAPHS.extend(_digraphs())
 
 
-def loose(folded: str) -> str:
-    """The confusable/look-alike/leetspeak key of an already folded string. Idempotent."""
+def loose(folded: str, digraphs: bool = True) -> str:
+    """The confusable/look-alike/leetspeak key of an already folded string. Idempotent.
+
+    With ``digraphs=False`` letter pairs are read one letter at a time ("GUCCl" is "gucci", not
+    "gucd"): a listing token with a pair is looked up both ways."""
     _init_tables()
     s = folded
-    for src, dst in _DIGRAPHS:
-        if src in s:
-            s = s.replace(src, dst)
+    if digraphs:
+        for src, dst in _DIGRAPHS:
+            if src in s:
+                s = s.replace(src, dst)
     s = s.translate(LOOSE_TABLE)
-    for src, dst in _DIGRAPHS:  # a skeleton may produce a pair again ("ɱ" -> "rn")
-        if src in s:
-            s = s.replace(src, dst)
+    if digraphs:
+        for src, dst in _DIGRAPHS:  # a skeleton may produce a pair again ("ɱ" -> "rn")
+            if src in s:
+                s = s.replace(src, dst)
     return s
+
+
+def has_digraph(folded: str) -> bool:
+    _init_tables()
+    return any(src in folded for src, _ in _DIGRAPHS)
 
 
 _SHAPE_TABLE = str.maketrans(_shape())

@@ -45,6 +45,12 @@ def listing_classes(category: str | None) -> frozenset[int] | None:
 
 
 @cache
+def _expressive_classes() -> frozenset[int]:
+    with (DATA_DIR / "expressive_classes.txt").open(encoding="utf-8") as fh:
+        return frozenset(int(w) for line in fh if not line.startswith("#") for w in line.split())
+
+
+@cache
 def _fillers() -> frozenset[str]:
     with (DATA_DIR / "nominative_fillers.txt").open(encoding="utf-8") as fh:
         return frozenset(w.strip() for w in fh if w.strip() and not w.startswith("#"))
@@ -148,7 +154,8 @@ def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], 
             reasons.append(Reason("nice_class", f"category {listing.category!r} is in class "
                                   f"{', '.join(map(str, sorted(overlap)))} where the mark is registered",
                                   listing.category, CLASS_POINTS))
-        elif mark.famous and not index.is_common(compact(fold(mark.mark))):
+        elif (mark.famous and not index.is_word(compact(fold(mark.mark)))
+              and not ctx.classes <= _expressive_classes()):
             # a famous mark is protected outside its classes, unless it is an ordinary word used
             # as that word ("apple pie tin")
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
