@@ -135,7 +135,7 @@ def _skeleton_char(ch: str) -> str:
     return best or ch
 
 
-def _loose_char(cp: int) -> str:
+def _loose_char(cp: int, depth: int = 0) -> str:
     ch = chr(cp)
     leet = _LEET
     if ch.isascii():
@@ -143,7 +143,13 @@ def _loose_char(cp: int) -> str:
     if is_han(ch):
         return ch
     s = _skeleton_char(ch)
-    return "".join(leet.get(c, c) for c in s)
+    out = []
+    for c in s:
+        if c.isascii() or is_han(c) or c == ch or depth >= 3:
+            out.append(leet.get(c, c))
+        else:  # a prototype that has a prototype of its own: follow it ("ʤ" -> "dʒ" -> "d3")
+            out.append(_loose_char(ord(c), depth + 1))
+    return "".join(out)
 
 
 _LEET: dict[str, str] = {}
@@ -153,7 +159,11 @@ LOOSE_TABLE = _LazyTable(_loose_char)
 
 def _init_tables() -> None:
     if not _LEET:
-        _LEET.update(_leet())
+        table = _leet()
+        for src, dst in table.items():  # close the map: "£" -> "l" -> "i"
+            for _ in range(4):
+                dst = "".join(table.get(c, c) for c in dst)
+            _LEET[src] = dst
         _DIGRAPHS.extend(_digraphs())
 
 

@@ -1,0 +1,67 @@
+"""A slow, obviously correct reference for the index's word checks, for property tests.
+
+It compares one candidate word with every registered form, one by one, using the same
+definitions (``fold``, ``loose``, ``fuzzy_key``, ``allowed_edits``, Metaphone) but no hash tables
+and no deletion neighbourhoods. The fast path must find exactly the same (form, check) pairs.
+"""
+
+from __future__ import annotations
+
+import jellyfish
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from matcher.index import MarkIndex, allowed_edits
+from matcher.normalise import fuzzy_key, loose
+
+
+def reference_word_checks(index: MarkIndex, word: str) -> set[tuple[int, str]]:
+    """(variant id, check) for a single folded word, by brute force over every registered form."""
+    out: set[tuple[int, str]] = set()
+    found: set[int] = set()
+    latin = [v for v in index.variants if not v.han]
+    for v in latin:
+        if v.key == word and not (v.source == "romanised" and index.is_word(word)):
+            out.add((v.vid, "exact"))
+            found.add(v.vid)
+    if word.isdigit() or len(word) < 3 or index.is_common(word):
+        return out
+    forms = {loose(word), loose(word, digraphs=False)}
+    for v in latin:
+        if v.vid in found:
+            continue
+        mark_forms = {v.loose, loose(v.key, digraphs=False)}
+        if forms & mark_forms:
+            out.add((v.vid, "loose"))
+            found.add(v.vid)
+    if len(word) < 4 or len(word) > index._max_fuzzy_len:
+        return out
+    lkey = loose(word)
+    fz = fuzzy_key(lkey)
+    for v in latin:
+        if v.vid in found or len(v.fz) < 4:
+            continue
+        k = allowed_edits(len(v.fz))
+        if (abs(len(v.fz) - len(fz)) <= k and OSA.distance(fz, v.fz) <= k
+                and 0 < OSA.distance(lkey, v.loose) <= k + 1 and (k >= 2 or fz[0] == v.fz[0])):
+            out.add((v.vid, "typo"))
+            found.add(v.vid)
+    if word.isascii() and word.isalpha():
+        phon = jellyfish.metaphone(word)
+        for v in latin:
+            if v.vid in found or not v.phon:
+                continue
+            if v.phon == phon and len(v.phon) >= 2 and fuzz.ratio(word, v.key) >= 70:
+                out.add((v.vid, "phonetic"))
+                found.add(v.vid)
+    return out
+
+
+def fast_word_checks(index: MarkIndex, word: str) -> set[tuple[int, str]]:
+    """The same question answered by the index's fast path (fused hits left out)."""
+    from matcher.candidates import Candidate, Token
+
+    toks = [Token(word, 0, len(word), False)]
+    cand = Candidate(word, 0, len(word), "token", 1, 0)
+    hits = index._latin_hits(cand, toks, [index.is_common(word)], [loose(word)])
+    return {(h.vid, "exact" if h.check == "exact" else h.check) for h in hits if h.check != "fused"}
