@@ -21,6 +21,7 @@ product               compact model numbers, compact product names, distinctive 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -44,7 +45,14 @@ from matcher.normalise import (
     normalise_seller,
     word_tokens,
 )
-from matcher.types import AuthorisedSeller, ListingText, MarkRecord, Match, MatcherConfig, ProductRecord
+from matcher.types import (
+    AuthorisedSeller,
+    ListingText,
+    MarkRecord,
+    Match,
+    MatcherConfig,
+    ProductRecord,
+)
 
 MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
 MAX_PHRASE = 6
@@ -440,7 +448,7 @@ class MarkIndex:
                 window = toks[start : start + n]
                 if any(w.han for w in window) or any(
                     len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
-                    for a, b in zip(window, window[1:], strict=False)
+                    for a, b in itertools.pairwise(window)
                 ):
                     continue
                 diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
