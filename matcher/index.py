@@ -227,7 +227,8 @@ class MarkIndex:
         for pidx, p in enumerate(self.products):
             for model in p.model_numbers:
                 key = compact(fold(model))
-                if len(key) >= 4 and any(ch.isdigit() for ch in key):
+                # "KT-2201", "AS-MINI": a code, not an ordinary word ("MINI" alone would be)
+                if len(key) >= 4 and (any(ch.isdigit() for ch in key) or not self.is_common(key)):
                     _add(self._models, key, pidx)
             name_words = word_tokens(fold(p.name))
             if name_words:

@@ -56,8 +56,36 @@ def _fillers() -> frozenset[str]:
         return frozenset(w.strip() for w in fh if w.strip() and not w.startswith("#"))
 
 
-def nominative_phrase(folded: str, start: int) -> str | None:
-    """The nominative phrase ("compatible with", "for"...) right before ``start``, if any."""
+@cache
+def _postfix() -> tuple[str, ...]:
+    with (DATA_DIR / "nominative_postfix.txt").open(encoding="utf-8") as fh:
+        return tuple(w.strip().casefold() for w in fh if w.strip() and not w.startswith("#"))
+
+
+def nominative_after(folded: str, end: int) -> str | None:
+    """A compatibility word right after the mark ("Samsung compatible", "华为专用")."""
+    after = folded[end : end + 40]
+    words = word_tokens(after)
+    if not words:
+        return None
+    first = words[0]
+    for phrase in _postfix():
+        if HAN_RE.match(phrase[:1]):
+            # within the same run of Chinese, up to 4 characters of product noun in between
+            if not after[:1].isspace() and HAN_RE.match(first[:1]) and phrase in first[: 4 + len(phrase)]:
+                return phrase
+        elif first == phrase and after[:1] in (" ", "-"):
+            return phrase
+    return None
+
+
+def nominative_phrase(folded: str, start: int, end: int | None = None) -> str | None:
+    """The nominative phrase ("compatible with", "for"...) right before ``start`` (or a
+    compatibility word right after ``end``), if any."""
+    if end is not None:
+        found = nominative_after(folded, end)
+        if found:
+            return found
     window = folded[max(0, start - 80) : start]
     stripped = window.rstrip()
     for phrase in nominative_phrases():
@@ -145,7 +173,8 @@ class _Context:
 
 
 def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], start: int,
-            retail_usd: float | None, product_id: str | None = None) -> Match | None:
+            retail_usd: float | None, product_id: str | None = None,
+            end: int | None = None) -> Match | None:
     index, listing = ctx.index, ctx.listing
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
@@ -167,7 +196,7 @@ def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], 
                                   f"classes {', '.join(map(str, sorted(mark.nice_classes)))}",
                                   listing.category, OTHER_CLASS_POINTS))
     # nominative / compatibility use
-    phrase = nominative_phrase(ctx.folded, start)
+    phrase = nominative_phrase(ctx.folded, start, end)
     if phrase:
         if mark.nice_classes & fashion_classes():
             reasons.append(Reason("nominative_forbidden", f'"{phrase}" before a fashion or jewellery '
@@ -247,7 +276,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
         for o in {o.check: o for o in others.get(midx, [])}.values():
             if o.check != hit.check and len(reasons) < 6:
                 reasons.append(Reason(o.check, o.detail, ctx.spans.span(o.start, o.end), 0))
-        m = _finish(ctx, mark, Kind.TRADEMARK, reasons, hit.start, index.retail_usd(midx))
+        m = _finish(ctx, mark, Kind.TRADEMARK, reasons, hit.start, index.retail_usd(midx), end=hit.end)
         if m:
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
@@ -275,7 +304,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
         retail = None
         if p.retail_price is not None and p.currency and p.currency.upper() in ctx.fx:
             retail = float(p.retail_price) / ctx.fx[p.currency.upper()]
-        m = _finish(ctx, mark, Kind.PRODUCT, reasons, nom_at, retail, p.product_id)
+        m = _finish(ctx, mark, Kind.PRODUCT, reasons, nom_at, retail, p.product_id, end=end)
         if m:
             results.append(m)
     results.sort(key=lambda m: (-m.alertable, -m.score, m.mark_id, m.product_id or ""))
