@@ -25,18 +25,7 @@ ONSETS = ["b", "br", "c", "ch", "cl", "d", "dr", "f", "fl", "g", "gr", "h", "j",
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "io", "ou", "y"]
 CODAS = ["", "", "n", "r", "s", "l", "x", "k", "nt", "st", "m", "th", "ck"]
 HAN = "安百宝贝博彩晨川达德迪东朵凡菲芬丰福歌格谷瀚禾恒虹华佳杰金锦卡凯康柯兰朗雷立莉丽灵琳龙罗玛曼美蒙米敏墨娜妮诺欧派琪瑞森莎尚诗思斯泰坦特图维沃希夏欣雅亚伊逸英悦泽珍卓"
-PRODUCT_WORDS = (
-    "running shoes men women black white size wireless earbuds bluetooth charger fast usb cable "
-    "leather handbag tote crossbody wallet card holder stainless steel watch quartz analog digital "
-    "waterproof jacket hooded fleece hoodie cotton t-shirt slim fit jeans denim sneakers trainers "
-    "kids toy plush bunny puzzle building blocks garden hose bird feeder kitchen knife set ceramic "
-    "mug coffee maker skincare serum moisturiser face cream lipstick matte perfume eau de parfum "
-    "phone case cover for iphone samsung galaxy screen protector tempered glass power bank 20000mah "
-    "gaming mouse keyboard mechanical rgb laptop stand backpack travel luggage carry-on spinner "
-    "necklace pendant silver gold plated earrings ring bracelet sunglasses polarised yoga mat "
-    "dumbbell set water bottle insulated camping tent sleeping bag led strip lights smart plug "
-    "new 2024 sale free shipping genuine original official with box pack of 2 3 large medium small"
-).split()
+PRODUCT_WORDS = ["running", "shoes", "men", "women", "black", "white", "size", "wireless", "earbuds", "bluetooth", "charger", "fast", "usb", "cable", "leather", "handbag", "tote", "crossbody", "wallet", "card", "holder", "stainless", "steel", "watch", "quartz", "analog", "digital", "waterproof", "jacket", "hooded", "fleece", "hoodie", "cotton", "t-shirt", "slim", "fit", "jeans", "denim", "sneakers", "trainers", "kids", "toy", "plush", "bunny", "puzzle", "building", "blocks", "garden", "hose", "bird", "feeder", "kitchen", "knife", "set", "ceramic", "mug", "coffee", "maker", "skincare", "serum", "moisturiser", "face", "cream", "lipstick", "matte", "perfume", "eau", "de", "parfum", "phone", "case", "cover", "for", "iphone", "samsung", "galaxy", "screen", "protector", "tempered", "glass", "power", "bank", "20000mah", "gaming", "mouse", "keyboard", "mechanical", "rgb", "laptop", "stand", "backpack", "travel", "luggage", "carry-on", "spinner", "necklace", "pendant", "silver", "gold", "plated", "earrings", "ring", "bracelet", "sunglasses", "polarised", "yoga", "mat", "dumbbell", "set", "water", "bottle", "insulated", "camping", "tent", "sleeping", "bag", "led", "strip", "lights", "smart", "plug", "new", "2024", "sale", "free", "shipping", "genuine", "original", "official", "with", "box", "pack", "of", "2", "3", "large", "medium", "small"]
 
 
 def pseudo_word(rng: random.Random, lo: int = 4, hi: int = 12) -> str:

@@ -18,6 +18,8 @@ from matcher.normalise import HAN_RE
 class Cue:
     phrase: str  # the cue as listed
     span: str  # the listing text it matched
+    start: int = 0  # character offsets in the text given to ``find``
+    end: int = 0
 
 
 class CueFinder:
@@ -46,13 +48,13 @@ class CueFinder:
             return found
         doc = self._en.make_doc(text)
         for _, start, end in self._en_matcher(doc):
-            span = doc[start:end].text
-            found.append(Cue(span.lower(), span))
+            sp = doc[start:end]
+            found.append(Cue(sp.text.lower(), sp.text, sp.start_char, sp.end_char))
         if HAN_RE.search(text):
             zdoc = self._zh.make_doc(text)
             for _, start, end in self._zh_matcher(zdoc):
-                span = zdoc[start:end].text
-                found.append(Cue(span, span))
+                sp = zdoc[start:end]
+                found.append(Cue(sp.text, sp.text, sp.start_char, sp.end_char))
         return found
 
 

@@ -209,7 +209,7 @@ def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], 
     cues = ctx.cues
     if cues:
         reasons.append(Reason("cue_phrase", "counterfeit cue: " + ", ".join(sorted({c.phrase for c in cues})),
-                              cues[0].span, CUE_POINTS))
+                              ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, CUE_POINTS))
     # price far below retail for a new item
     if ctx.price_usd is not None and retail_usd and _is_new(listing):
         ratio = ctx.price_usd / retail_usd
