@@ -502,7 +502,9 @@ class MarkIndex:
                             if fuzz.ratio(s, self.variants[x].key) >= 75]
                 for vid in vids:
                     v = self.variants[vid]
-                    if any(f[0] == vid for f in found) or v.source == "romanised":
+                    same_mark = any(self.variants[f[0]].mark_idx == v.mark_idx and f[1] <= i
+                                    for f in found)
+                    if same_mark or v.source == "romanised":
                         continue
                     found.add((vid, i))
                     out.append(Hit(vid, check, t.start + i, t.start + i + n, 64,
