@@ -96,12 +96,15 @@ class DedupePipeline:
 class PersistPipeline:
     """Upsert the listing, insert its evidence snapshot and its sighting, one transaction each."""
 
-    def __init__(self, crawler: Crawler, database_url: str, crawl_run_id: int | None):
+    def __init__(self, crawler: Crawler, database_url: str, crawl_run_id: int | None,
+                 evidence_dir: str | None):
         self.crawler = crawler
         self.stats = crawler.stats
         self.database_url = database_url
         self.crawl_run_id = crawl_run_id
+        self.evidence_dir = evidence_dir
         self.marketplaces: dict[str, int] = {}
+        self.warc = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PersistPipeline:
@@ -109,7 +112,7 @@ class PersistPipeline:
         if not url:
             raise NotConfigured("MARKWATCH_DATABASE_URL is not set: items are not persisted")
         run_id = crawler.settings.getint("MARKWATCH_CRAWL_RUN_ID") or None
-        return cls(crawler, url, run_id)
+        return cls(crawler, url, run_id, crawler.settings.get("MARKWATCH_EVIDENCE_DIR"))
 
     def open_spider(self, spider: Spider | None = None) -> None:
         import sqlalchemy as sa
@@ -121,8 +124,18 @@ class PersistPipeline:
         self.Session = session_factory(self.engine)
         with self.Session() as s:
             self.marketplaces = dict(s.execute(sa.select(Marketplace.code, Marketplace.id)).all())
+        if self.evidence_dir:
+            import os
+            from pathlib import Path
+
+            from db.evidence import WarcSink
+
+            name = f"run-{self.crawl_run_id or 0}-{os.getpid()}"
+            self.warc = WarcSink(Path(self.evidence_dir), name)
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        if self.warc is not None:
+            self.warc.close()
         self.engine.dispose()
 
     def process_item(self, item: ListingItem, spider: Spider | None = None) -> ListingItem:
@@ -164,6 +177,14 @@ class PersistPipeline:
                 fetched_at=seen_at,
                 headers=snap.headers,
                 ip_address=snap.ip_address,
+                archive=(
+                    None
+                    if self.warc is None
+                    else lambda: self.warc.write(
+                        url=snap.url, status=snap.status, headers=snap.headers, body=snap.body,
+                        fetched_at=seen_at, ip_address=snap.ip_address,
+                    )
+                ),
             )
             if self.crawl_run_id is not None:
                 record_sighting(

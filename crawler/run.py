@@ -34,10 +34,20 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def is_allowed_private_url(url: str, allowed_hosts: str) -> bool:
+    """Whether ``url``'s host and port are on the guard's allow-list of private hosts."""
+    from crawler.guard import UrlGuard
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return UrlGuard(allowed_hosts).is_allowed_private(parts.hostname or "", port)
+
+
 def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None) -> ScrapySettings:
     s = ScrapySettings()
     s.setmodule("crawler.settings", priority="project")
     s.set("MARKWATCH_DATABASE_URL", settings.effective_database_url, priority="cmdline")
+    s.set("MARKWATCH_EVIDENCE_DIR", str(settings.effective_evidence_dir), priority="cmdline")
     if run_id is not None:
         s.set("MARKWATCH_CRAWL_RUN_ID", run_id, priority="cmdline")
     s.set("USER_AGENT", settings.crawl_user_agent, priority="cmdline")
@@ -46,10 +56,17 @@ def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None) ->
     s.set("CONCURRENT_REQUESTS_PER_DOMAIN", settings.crawl_concurrency_per_host, priority="cmdline")
     s.set("LOG_LEVEL", settings.log_level, priority="cmdline")
     s.set("CLOSESPIDER_TIMEOUT", settings.crawl_timeout, priority="cmdline")
-    if settings.crawl_loopback_unthrottled and is_loopback_url(base_url):
+    s.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", settings.crawl_allowed_private_hosts,
+          priority="cmdline")
+    s.set("MARKWATCH_RETRY_AFTER_MAX", settings.crawl_retry_after_max, priority="cmdline")
+    if (
+        settings.crawl_loopback_unthrottled
+        and is_loopback_url(base_url)
+        and is_allowed_private_url(base_url, settings.crawl_allowed_private_hosts)
+    ):
         # The bundled test marketplaces, explicitly allowed by settings: no delay needed.
         s.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        s.set("RANDOMIZE_DOWNLOAD_DELAY", False, priority="cmdline")
+        s.set("DOWNLOAD_DELAY_JITTER", 0, priority="cmdline")
         s.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
         s.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
     return s

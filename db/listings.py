@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -124,9 +125,12 @@ def add_snapshot(
     fetched_at: datetime,
     headers: dict[str, str] | None = None,
     ip_address: str | None = None,
+    archive: Callable[[], Any] | None = None,
 ) -> EvidenceSnapshot:
     """Insert a new snapshot. Snapshots are never updated: a later fetch is a new row. The same
-    bytes captured again in the same crawl are not stored twice."""
+    bytes captured again in the same crawl are not stored twice. ``archive``, if given, writes
+    the capture elsewhere too (a WARC file) and returns its location (``file``, ``offset``,
+    ``record_id``), which is stored with the row."""
     digest = hashlib.sha256(body).hexdigest()
     if crawl_run_id is not None:
         same = session.scalar(
@@ -149,6 +153,11 @@ def add_snapshot(
         headers=dict(headers or {}),
         ip_address=ip_address,
     )
+    if archive is not None:
+        where = archive()
+        snap.warc_file, snap.warc_offset, snap.warc_record_id = (
+            where.file, where.offset, where.record_id
+        )
     session.add(snap)
     session.flush()
     return snap

@@ -300,6 +300,10 @@ class EvidenceSnapshot(Base):
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    # where the same capture is kept as WARC 1.1 records (relative to the evidence directory)
+    warc_file: Mapped[str | None] = mapped_column(sa.String(300))
+    warc_offset: Mapped[int | None] = mapped_column(sa.BigInteger)
+    warc_record_id: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[created_at]
 
 
@@ -354,6 +358,9 @@ class AlertEvent(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[created_at]
+    # hash chain over the alert's history (db/chain.py): tampering with any event breaks it
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     alert: Mapped[Alert] = relationship(back_populates="events")
 
@@ -375,3 +382,10 @@ def _refuse(verb: str):
 for _cls in (EvidenceSnapshot, AlertEvent):
     sa.event.listen(_cls, "before_update", _refuse("update"))
     sa.event.listen(_cls, "before_delete", _refuse("delete"))
+
+
+# Models defined in their own modules, imported here so that Base.metadata is complete: the
+# history hash chain, delivery bookkeeping (outbox, dead letters) and the enforcement tables
+# (cases, notices, answers, sessions, tokens).
+from db import chain, reliability  # noqa: E402,F401
+from db import enforcement as _enforcement  # noqa: E402,F401

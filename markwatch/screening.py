@@ -133,7 +133,8 @@ def best_per_mark(matches: Iterable[matcher.Match]) -> list[matcher.Match]:
 @dataclass
 class ScreenOutcome:
     listings: int = 0
-    skipped: int = 0  # gone, or already screened at this content
+    skipped: int = 0  # already screened at this content
+    missing: int = 0  # no such listing (deleted, or its transaction was rolled back)
     alerts_created: int = 0
     alerts_rescored: int = 0
     alert_ids: list[int] | None = None
@@ -152,12 +153,14 @@ def screen_listings(
     index = INDEX_CACHE.get(session, config)
     marks_owner = dict(session.execute(sa.select(Mark.id, Mark.rights_holder_id)).all())
     out = ScreenOutcome(alert_ids=[])
+    wanted = set(listing_ids)
     rows = session.execute(
         sa.select(Listing, Marketplace.code)
         .join(Marketplace, Listing.marketplace_id == Marketplace.id)
-        .where(Listing.id.in_(list(listing_ids)))
+        .where(Listing.id.in_(wanted))
         .order_by(Listing.id)
     ).all()
+    out.missing = len(wanted) - len(rows)
     for listing, code in rows:
         if not force and listing.matched_hash == listing.content_hash:
             out.skipped += 1

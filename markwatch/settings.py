@@ -9,11 +9,15 @@ step.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# one entry of MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS: name, IPv4 or [IPv6], optional :port
+_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -28,12 +32,24 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the store. Empty: SQLite file in the data directory."
     )
+    evidence_dir: Path | None = Field(
+        None, description="Directory for the WARC copies of every capture. Empty: "
+        "<data dir>/evidence. Shared storage when workers run on several machines."
+    )
     broker_url: str = Field(
         "",
         description="Celery broker URL, e.g. redis://127.0.0.1:6379/0. Empty: a filesystem "
         "queue in the data directory (no server needed).",
     )
     worker_concurrency: int = Field(2, ge=1, le=64, description="Celery worker processes.")
+    broker_visibility_timeout: int = Field(
+        3600, ge=5, description="Seconds after which Redis re-delivers a message whose worker "
+        "never acknowledged it (a worker that died)."
+    )
+    task_time_limit: int = Field(
+        1200, ge=5, description="Hard limit in seconds for one task (killed and re-queued); must "
+        "exceed MARKWATCH_CRAWL_TIMEOUT by two minutes."
+    )
     schedule_interval: float = Field(
         60.0, ge=1, le=3600, description="Seconds between two checks for due watches (beat)."
     )
@@ -61,8 +77,21 @@ class Settings(BaseSettings):
     )
     crawl_loopback_unthrottled: bool = Field(
         False,
-        description="Lift the politeness delay and AutoThrottle for hosts on 127.0.0.0/8 (the "
-        "bundled test marketplaces). Never set this against real marketplaces.",
+        description="Lift the politeness delay and AutoThrottle for a marketplace on 127.0.0.0/8 "
+        "that MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS lets through (the bundled test "
+        "marketplaces). Never set this against real marketplaces.",
+    )
+    crawl_allowed_private_hosts: str = Field(
+        "",
+        description="Comma-separated host:port pairs (or a bare host for every port) the "
+        "crawler's SSRF guard lets through although they are loopback or private addresses: the "
+        "bundled test marketplaces. Everything else private, loopback, link-local or "
+        "cloud-metadata is refused.",
+    )
+    crawl_retry_after_max: float = Field(
+        60.0, ge=0, le=3600,
+        description="Longest Retry-After (seconds) a 429 or 503 may pause a host for; longer "
+        "ones are capped.",
     )
 
     # matching
@@ -87,12 +116,25 @@ class Settings(BaseSettings):
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
 
+    @field_validator("crawl_allowed_private_hosts")
+    @classmethod
+    def _host_ports(cls, v: str) -> str:
+        entries = [e.strip() for e in v.split(",") if e.strip()]
+        for e in entries:
+            if not _HOST_PORT.match(e):
+                raise ValueError(f"{e!r} is not host:port (or host)")
+        return ",".join(entries)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not (self.tier_low <= self.tier_medium <= self.tier_high):
             raise ValueError(
                 "tier thresholds must satisfy MARKWATCH_TIER_LOW <= MARKWATCH_TIER_MEDIUM "
                 "<= MARKWATCH_TIER_HIGH"
+            )
+        if self.task_time_limit < self.crawl_timeout + 120:
+            raise ValueError(
+                "MARKWATCH_TASK_TIME_LIMIT must exceed MARKWATCH_CRAWL_TIMEOUT by 120 s"
             )
         if self.env == "production":
             if self.effective_database_url.startswith("sqlite"):
@@ -108,6 +150,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'markwatch.db'}"
+
+    @property
+    def effective_evidence_dir(self) -> Path:
+        return (self.evidence_dir or self.data_dir / "evidence").expanduser().resolve()
 
     @property
     def effective_broker_url(self) -> str:

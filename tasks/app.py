@@ -10,7 +10,7 @@ from celery import Celery
 
 from markwatch.settings import Settings, get_settings
 
-TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule"]
+TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.outbox"]
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -22,6 +22,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "accept_content": ["json"],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # a task killed by the hard time limit is re-queued too; tasks.base counts deliveries
+        "task_acks_on_timeout": False,
+        "task_time_limit": settings.task_time_limit,
         "worker_prefetch_multiplier": 1,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
@@ -32,25 +35,30 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "beat_schedule": {
             "send-due-watches": {"task": "tasks.schedule.send_due_watches",
                                  "schedule": settings.schedule_interval},
+            "relay-outbox": {"task": "tasks.outbox.relay_outbox",
+                             "schedule": settings.schedule_interval},
         },
     }
     if settings.uses_embedded_broker:
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
         # the filesystem transport has no broadcast exchange for remote control
         conf["worker_enable_remote_control"] = False
         conf["beat_schedule_filename"] = str(settings.data_dir / "celerybeat-schedule")
     else:
-        # Redis re-delivers unacknowledged messages after this many seconds; it must exceed the
-        # longest task (a crawl) or a running crawl would be handed to a second worker.
-        conf["broker_transport_options"] = {"visibility_timeout": settings.crawl_timeout * 2}
+        # Redis re-delivers unacknowledged messages after this many seconds. A crawl that runs
+        # longer is handed to a second worker, which finds the run claimed and does nothing.
+        conf["broker_transport_options"] = {
+            "visibility_timeout": settings.broker_visibility_timeout
+        }
     return conf
 
 

@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from celery import shared_task
 
 from db.models import CrawlRun, CrawlSighting, CrawlStatus, Listing
-from db.session import on_commit, transaction
+from db.session import transaction
 from markwatch.settings import get_settings
+from tasks.base import GuardedTask
 from tasks.db import sessions
+from tasks.outbox import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def claim_run(run_id: int, *, now: datetime, stale_after: timedelta) -> bool:
         return res.rowcount == 1
 
 
-@shared_task(name="tasks.crawl.crawl_watch", bind=True)
+@shared_task(name="tasks.crawl.crawl_watch", bind=True, base=GuardedTask)
 def crawl_watch(self, run_id: int) -> str:
     """Crawl the watch of crawl run ``run_id`` and queue matching for new or changed listings.
 
@@ -50,6 +52,7 @@ def crawl_watch(self, run_id: int) -> str:
     settings = get_settings()
     now = datetime.now(UTC)
     if not claim_run(run_id, now=now, stale_after=timedelta(seconds=settings.crawl_timeout * 2)):
+        # gone (its transaction was rolled back), already running elsewhere, or finished
         log.info("crawl run %s is not queued; nothing to do", run_id)
         return "skipped"
     cmd = [sys.executable, "-m", "crawler.run", str(run_id)]
@@ -69,8 +72,6 @@ def crawl_watch(self, run_id: int) -> str:
 def queue_matching(run_id: int, *, error: str | None) -> list[list[int]]:
     """Close the run and, after that commits, send match tasks for listings whose content has not
     been matched yet (also when the crawl failed half-way: what was stored is still screened)."""
-    from tasks.match import match_listings
-
     with transaction(sessions()) as s:
         run = s.get(CrawlRun, run_id)
         assert run is not None
@@ -87,7 +88,7 @@ def queue_matching(run_id: int, *, error: str | None) -> list[list[int]]:
         run.finished_at = datetime.now(UTC)
         batches = [list(ids[i : i + MATCH_BATCH]) for i in range(0, len(ids), MATCH_BATCH)]
         for batch in batches:
-            on_commit(s, lambda b=batch: match_listings.delay(b))
+            send_after_commit(s, "tasks.match.match_listings", [batch])
     if error:
         log.warning("crawl run %s failed: %s", run_id, error)
     log.info("crawl run %s: %d listings queued for matching", run_id, sum(map(len, batches)))

@@ -10,7 +10,8 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from db.models import CrawlRun, Watch
-from db.session import on_commit, transaction
+from db.session import transaction
+from tasks.base import GuardedTask
 from tasks.db import sessions
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ def start_due_watches(s: Session, *, now: datetime, only: list[int] | None = Non
     Each watch is claimed with a conditional update on its ``next_run_at``, so two schedulers
     running at once start each due watch once.
     """
-    from tasks.crawl import crawl_watch
+    from tasks.outbox import send_after_commit
 
     q = sa.select(Watch.id, Watch.next_run_at, Watch.schedule_minutes).where(
         Watch.active.is_(True), Watch.next_run_at <= now
@@ -42,11 +43,11 @@ def start_due_watches(s: Session, *, now: datetime, only: list[int] | None = Non
         s.add(run)
         s.flush()
         run_ids.append(run.id)
-        on_commit(s, lambda rid=run.id: crawl_watch.delay(rid))
+        send_after_commit(s, "tasks.crawl.crawl_watch", [run.id])
     return run_ids
 
 
-@shared_task(name="tasks.schedule.send_due_watches")
+@shared_task(name="tasks.schedule.send_due_watches", base=GuardedTask)
 def send_due_watches() -> int:
     """Start the crawls of all due watches. Safe to run from several beats at once."""
     with transaction(sessions()) as s:

@@ -255,6 +255,70 @@ def schedule_cmd() -> None:
     click.echo(f"queued {len(runs)} crawl runs")
 
 
+# --- evidence and delivery ---------------------------------------------------------------------
+
+
+@main.group()
+def evidence() -> None:
+    """Evidence: verify every stored digest and the alert history; prune old captures."""
+
+
+@evidence.command("verify")
+def evidence_verify() -> None:
+    """Re-check every capture's SHA-256, its WARC record and digests, and the hash chain of
+    every alert's history. Exits 1 and lists each problem when anything was tampered with."""
+    from db.evidence import describe, verify_evidence
+
+    with _sessions()() as s:
+        report = verify_evidence(s, _settings().effective_evidence_dir)
+    click.echo(describe(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@evidence.command("prune")
+@click.option("--older-than-days", type=click.IntRange(1), required=True)
+def evidence_prune(older_than_days: int) -> None:
+    """Delete captures older than N days that no alert points at. Evidence of a confirmed alert
+    is never deleted."""
+    from datetime import UTC, datetime, timedelta
+
+    from db.evidence import prune_evidence
+    from db.session import transaction
+
+    with transaction(_sessions()) as s:
+        n = prune_evidence(s, older_than=datetime.now(UTC) - timedelta(days=older_than_days))
+    click.echo(f"deleted {n} captures")
+
+
+@main.group()
+def outbox() -> None:
+    """Tasks committed but not yet handed to the broker."""
+
+
+@outbox.command("relay")
+def outbox_relay() -> None:
+    """Publish every waiting outbox message now (beat does this every interval)."""
+    from tasks.outbox import relay_now
+
+    click.echo(f"published {relay_now()} messages")
+
+
+@main.command("dead-letters")
+def dead_letters() -> None:
+    """List tasks parked after too many failed deliveries, with their reasons."""
+    import sqlalchemy as sa
+
+    from db.reliability import DeadLetter
+
+    with _sessions()() as s:
+        rows = s.scalars(sa.select(DeadLetter).order_by(DeadLetter.id)).all()
+    for r in rows:
+        click.echo(f"{r.created_at:%Y-%m-%d %H:%M} {r.task_name}{r.args} x{r.deliveries}: "
+                   f"{r.reason}")
+    click.echo(f"{len(rows)} dead letters")
+
+
 # --- the alert queue -------------------------------------------------------------------------
 
 
