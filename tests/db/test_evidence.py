@@ -1,0 +1,164 @@
+"""Evidence holds up: WARC copies with digests, a hash-chained history, tamper reports, retention
+that never deletes a confirmed alert's evidence."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from scrapy.utils.test import get_crawler
+
+from crawler.items import ListingItem, SnapshotItem
+from crawler.pipelines import PersistPipeline
+from db.alerts import Finding, record_findings
+from db.evidence import prune_evidence, read_warc_record, verify_evidence
+from db.models import Alert, AlertEvent, AlertStatus, CrawlRun, EvidenceSnapshot, Mark, Watch
+from db.registry import load_directory
+from db.session import make_engine, session_factory, transaction
+from tests.conftest import DEMO_REGISTRY
+
+OLD = datetime(2025, 1, 10, 8, 30, tzinfo=UTC)
+
+
+def _crawl(store_url: str, evidence_dir: Path, n: int = 3) -> session_factory:
+    factory = session_factory(make_engine(store_url))
+    with transaction(factory) as s:
+        load_directory(s, DEMO_REGISTRY)
+        run = CrawlRun(watch_id=s.scalars(sa.select(Watch.id)).first())
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    crawler = get_crawler(settings_dict={"MARKWATCH_DATABASE_URL": store_url,
+                                         "MARKWATCH_CRAWL_RUN_ID": run_id,
+                                         "MARKWATCH_EVIDENCE_DIR": str(evidence_dir)})
+    pipe = PersistPipeline.from_crawler(crawler)
+    pipe.open_spider()
+    for i in range(n):
+        url = f"http://127.0.0.1:8301/item/E{i}"
+        body = f"<html><h1>KESTREL replica {i}</h1>é</html>".encode()
+        pipe.process_item(ListingItem(
+            marketplace="shopa", listing_id=f"E{i}", url=url, title=f"KESTREL replica {i}",
+            price=Decimal("9.99"), currency="GBP", seller="fake-shop", search_term="kestrel",
+            snapshot=SnapshotItem(url=url, status=200, body=body, fetched_at=OLD,
+                                  headers={"Content-Type": "text/html; charset=utf-8",
+                                           "Content-Encoding": "gzip"},
+                                  ip_address="127.0.0.1"),
+        ))
+    pipe.close_spider()
+    return factory
+
+
+def _alert_with_history(factory) -> int:
+    with transaction(factory) as s:
+        snap = s.scalars(sa.select(EvidenceSnapshot).order_by(EvidenceSnapshot.id)).first()
+        mark = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL"))
+        out = record_findings(s, snap.listing_id, [Finding(mark.rights_holder_id, mark.id,
+                              "trademark", 90, "high", [{"check": "exact"}])],
+                              snapshot_id=snap.id)
+        alert_id = out.created[0]
+        alert = s.get(Alert, alert_id)
+        for action, to in (("start_review", AlertStatus.IN_REVIEW), ("confirm",
+                                                                      AlertStatus.CONFIRMED)):
+            s.add(AlertEvent(alert_id=alert_id, actor="reviewer@example.com", action=action,
+                             from_status=alert.status.value, to_status=to.value,
+                             reason="counterfeit listing"))
+            alert.status = to
+    return alert_id
+
+
+def test_captures_are_warc_records_and_verify_clean(store_url, tmp_path):
+    factory = _crawl(store_url, tmp_path / "evidence")
+    _alert_with_history(factory)
+    with factory() as s:
+        snaps = s.scalars(sa.select(EvidenceSnapshot)).all()
+        assert len(snaps) == 3 and all(x.warc_file and x.warc_record_id for x in snaps)
+        headers, payload, passed = read_warc_record(tmp_path / "evidence", snaps[0])
+        assert headers["WARC-Type"] == "response"
+        assert headers["WARC-Target-URI"] == snaps[0].url
+        assert headers["WARC-IP-Address"] == "127.0.0.1"
+        assert headers["WARC-Date"].startswith("2025-01-10T08:30:00")
+        assert headers["WARC-Block-Digest"].startswith("sha256:")
+        assert headers["WARC-Payload-Digest"].startswith("sha256:")
+        assert passed is True and payload.startswith(b"<html>")
+        events = s.scalars(sa.select(AlertEvent).order_by(AlertEvent.id)).all()
+        assert [e.action for e in events] == ["created", "start_review", "confirm"]
+        assert events[0].prev_hash is None
+        assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+        report = verify_evidence(s, tmp_path / "evidence")
+    assert report.ok, report.problems
+    assert (report.snapshots, report.warc_records, report.events_checked) == (3, 3, 3)
+
+
+@pytest.mark.parametrize("tamper", ["event_reason", "event_deleted", "snapshot_body",
+                                    "warc_bytes", "warc_missing"])
+def test_tampering_is_reported(store_url, tmp_path, tamper):
+    factory = _crawl(store_url, tmp_path / "evidence")
+    alert_id = _alert_with_history(factory)
+    engine = make_engine(store_url)
+    with engine.begin() as c:  # raw SQL: what an attacker with database access would do
+        if tamper == "event_reason":
+            c.execute(sa.text("update alert_event set reason = 'false positive' "
+                              "where action = 'confirm'"))
+        elif tamper == "event_deleted":
+            c.execute(sa.text("delete from alert_event where action = 'start_review'"))
+        elif tamper == "snapshot_body":
+            c.execute(sa.text("update evidence_snapshot set sha256 = :h where id = "
+                              "(select min(id) from evidence_snapshot)"), {"h": "0" * 64})
+    warc = next((tmp_path / "evidence" / "warc").glob("*.warc.gz"))
+    if tamper == "warc_bytes":
+        raw = gzip.decompress(warc.read_bytes()).replace(b"KESTREL replica 1", b"KESTREL genuine 1")
+        warc.write_bytes(gzip.compress(raw))  # one gzip member now: offsets move too
+    elif tamper == "warc_missing":
+        warc.unlink()
+    with factory() as s:
+        report = verify_evidence(s, tmp_path / "evidence")
+    engine.dispose()
+    assert not report.ok
+    text = " ".join(report.problems)
+    expected = {
+        "event_reason": f"alert {alert_id} event",
+        "event_deleted": "link to the previous event is broken",
+        "snapshot_body": "does not match its SHA-256",
+        "warc_bytes": "WARC",
+        "warc_missing": "WARC record unreadable",
+    }[tamper]
+    assert expected in text, report.problems
+
+
+def test_verify_command_exit_codes(monkeypatch, tmp_path):
+    from markwatch.cli import main
+    from markwatch.settings import get_settings
+
+    settings = get_settings()
+    CliRunner().invoke(main, ["db", "upgrade"], catch_exceptions=False)
+    factory = _crawl(settings.effective_database_url, settings.effective_evidence_dir)
+    _alert_with_history(factory)
+    ok = CliRunner().invoke(main, ["evidence", "verify"])
+    assert ok.exit_code == 0 and "all digests and the history chain hold" in ok.output
+    with make_engine(settings.effective_database_url).begin() as c:
+        c.execute(sa.text("update alert_event set actor = 'someone-else' where action = 'confirm'"))
+    bad = CliRunner().invoke(main, ["evidence", "verify"])
+    assert bad.exit_code == 1 and "rewritten" in bad.output
+
+
+def test_retention_never_deletes_a_confirmed_alerts_evidence(store_url, tmp_path):
+    factory = _crawl(store_url, tmp_path / "evidence", n=4)
+    _alert_with_history(factory)  # confirmed, on the first listing
+    with transaction(factory) as s:
+        # a second capture of the confirmed listing, not referenced by the alert itself
+        first = s.scalars(sa.select(EvidenceSnapshot).order_by(EvidenceSnapshot.id)).first()
+        s.add(EvidenceSnapshot(listing_id=first.listing_id, url=first.url, http_status=200,
+                               fetched_at=OLD, sha256=first.sha256, size=first.size,
+                               body=first.body))
+    with transaction(factory) as s:
+        deleted = prune_evidence(s, older_than=datetime.now(UTC) - timedelta(days=30))
+    assert deleted == 3  # the three unrelated listings' captures
+    with factory() as s:
+        left = s.scalars(sa.select(EvidenceSnapshot.listing_id)).all()
+        confirmed = s.scalar(sa.select(Alert.listing_id))
+        assert left == [confirmed, confirmed]
