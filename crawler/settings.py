@@ -13,7 +13,7 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -38,3 +38,29 @@ ITEM_PIPELINES = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# Reliability and security (see crawler/guard.py and crawler/middlewares.py): the SSRF guard on
+# every request and at connection time, Retry-After honoured, robots.txt failures read as
+# "disallow", and every failed fetch ending as a typed, counted error.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.guard.SsrfGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsPolicyMiddleware": 100,
+    "crawler.middlewares.FetchErrorMiddleware": 540,
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.BoundedMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.BoundedHttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.BoundedRedirectMiddleware": 600,
+    "crawler.guard.ResolverRefusalMiddleware": 960,
+}
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
+# Only http and https are ever downloaded.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+# host:port pairs let through although private (the bundled test marketplaces); crawler.run fills
+# it from MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS.
+MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS = ""
+# Longest Retry-After (seconds) honoured; longer ones are capped.
+MARKWATCH_RETRY_AFTER_MAX = 60

@@ -61,6 +61,16 @@ def shop_urls(settings: Settings) -> dict[str, str]:
     }
 
 
+def allowed_private_hosts(settings: Settings, urls: dict[str, str]) -> str:
+    """``MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS`` plus the test marketplaces' host:port pairs."""
+    entries = [e for e in settings.crawl_allowed_private_hosts.split(",") if e]
+    for url in urls.values():
+        netloc = url.split("://", 1)[1].split("/", 1)[0]
+        if netloc not in entries:
+            entries.append(netloc)
+    return ",".join(entries)
+
+
 def reset_store(settings: Settings) -> None:
     """Start from an empty store: remove the SQLite file, or drop every table elsewhere."""
     url = settings.effective_database_url
@@ -150,7 +160,8 @@ def run_demo(
     with transaction(factory) as s:
         load_directory(s, registry_dir, base_urls=urls)
 
-    env = child_env()
+    # The test marketplaces are on loopback: the crawler's SSRF guard lets exactly these through.
+    env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls))
     shops = Child(
         "marketplaces",
         marketplaces_argv(

@@ -4,7 +4,8 @@
 
 Each TERMS argument is one watch (``|``-separated terms) and one crawl; the crawls share a
 process. Lines: ``{"kind": "item", ...}`` per listing, then ``{"kind": "stats", ...}`` per crawl.
-Used by the real-crawl test; it obeys robots.txt and has no delay (loopback only).
+Used by the real-crawl test; it runs the project's settings (robots.txt obeyed, the SSRF guard
+with only BASE_URL's host:port allowed, Retry-After honoured) without the delay or the store.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from scrapy import signals  # noqa: E402
 from scrapy.crawler import CrawlerProcess  # noqa: E402
+from scrapy.settings import Settings  # noqa: E402
 
 from crawler.spiders.api_shop import ApiShopSpider  # noqa: E402
 from crawler.spiders.cn_shop import CnShopSpider  # noqa: E402
@@ -56,7 +59,12 @@ def _plain(value):
 
 def main(argv: list[str]) -> int:
     spider_name, marketplace, base_url, out, *watches = argv
-    process = CrawlerProcess(SETTINGS)
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(SETTINGS, priority="cmdline")
+    settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    settings.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(base_url).netloc, "cmdline")
+    process = CrawlerProcess(settings)
     fh = open(out, "w", encoding="utf-8")  # noqa: SIM115
     crawlers = []
 

@@ -119,6 +119,9 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         "MARKWATCH_DATA_DIR": str(data_dir),
         "MARKWATCH_ENV": "test",  # production refuses the loopback switch below
         "MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED": "1",
+        "MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS": ",".join(
+            f"127.0.0.1:{base + i}" for i in range(3)
+        ),
         "MARKWATCH_SCHEDULE_INTERVAL": "2",
         "MARKWATCH_WORKER_CONCURRENCY": "2",
     }
