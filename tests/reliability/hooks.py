@@ -1,0 +1,49 @@
+"""Test-only worker modules, loaded with ``celery worker --include tests.reliability.hooks``.
+
+- ``MARKWATCH_TEST_SLOW_TASKS=1`` makes every task pause a little before it runs and after it
+  returned (after its transaction committed, before the worker acknowledges the message), so
+  that kills from the fault tests land inside tasks and between the database write and the ack.
+- Two poison tasks, built on the production base class, for the dead-letter test: one kills its
+  own worker process after doing real work, one overruns its hard time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+from celery import shared_task
+from celery.signals import task_postrun, task_prerun
+
+from tasks.base import GuardedTask
+from tasks.match import match_listings
+
+_SLOW = os.environ.get("MARKWATCH_TEST_SLOW_TASKS") == "1"
+
+
+@task_prerun.connect
+def _before(**_kw) -> None:
+    if _SLOW:
+        time.sleep(random.uniform(0, 0.15))
+
+
+@task_postrun.connect
+def _after(**_kw) -> None:
+    if _SLOW:
+        time.sleep(random.uniform(0, 0.25))
+
+
+@shared_task(name="tests.poison.kill_worker", base=GuardedTask)
+def kill_worker(listing_ids: list[int]) -> None:
+    """Match the listings for real, then die as a segfaulting library would."""
+    match_listings.run(listing_ids)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@shared_task(name="tests.poison.overrun", base=GuardedTask, time_limit=2)
+def overrun(listing_ids: list[int]) -> None:
+    """Match the listings for real, then hang past the task's hard time limit."""
+    match_listings.run(listing_ids)
+    time.sleep(60)
