@@ -1,0 +1,191 @@
+"""Load: N listings through crawl ingest, matching and alert creation, on PostgreSQL and Redis
+with two workers, all as real processes on this machine. Reports throughput and the time from
+each capture's fetch to its alert (p50, p95), and checks that nothing was lost or duplicated.
+
+    python benchmarks/pipeline_load.py --listings 100000 --out benchmarks/results/pipeline_load.txt
+
+It creates (and drops) its own PostgreSQL database and uses Redis database 14.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from db.migrate import upgrade  # noqa: E402
+from db.models import Alert, CrawlRun, CrawlStatus, EvidenceSnapshot, Listing  # noqa: E402
+from db.registry import load_directory  # noqa: E402
+from db.session import make_engine, session_factory, transaction  # noqa: E402
+from markwatch.demo import DEMO_REGISTRY, read_progress, score_against_labels  # noqa: E402
+from markwatch.processes import (  # noqa: E402
+    Child,
+    child_env,
+    marketplaces_argv,
+    wait_http,
+    worker_argv,
+)
+from markwatch.settings import get_settings  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--listings", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=2, help="processes per worker")
+    ap.add_argument("--pg", default=os.environ.get(
+        "MARKWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    ap.add_argument("--port", type=int, default=18301)
+    ap.add_argument("--timeout", type=float, default=3000)
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/pipeline_load.txt")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = ap.parse_args(argv)
+
+    import redis as redis_lib
+
+    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT")
+    dbname = f"mw_load_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
+    url = sa.engine.make_url(args.pg).set(database=dbname).render_as_string(hide_password=False)
+    r = redis_lib.Redis.from_url(args.redis)
+    r.flushdb()
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / dbname
+    work.mkdir(parents=True)
+    urls = {c: f"http://127.0.0.1:{args.port + i}" for i, c in enumerate(("shopa", "shopb",
+                                                                          "shopc"))}
+    env = {
+        "MARKWATCH_DATABASE_URL": url,
+        "MARKWATCH_BROKER_URL": args.redis,
+        "MARKWATCH_DATA_DIR": str(work),
+        "MARKWATCH_ENV": "test",
+        "MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED": "1",
+        "MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS": ",".join(u.split("//")[1] for u in urls.values()),
+        "MARKWATCH_CRAWL_MAX_PAGES": "1000",
+        "MARKWATCH_CRAWL_TIMEOUT": "3000",
+        "MARKWATCH_TASK_TIME_LIMIT": "3200",
+        "MARKWATCH_BROKER_VISIBILITY_TIMEOUT": "7200",
+        "MARKWATCH_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    get_settings.cache_clear()
+    children: list[Child] = []
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        factory = session_factory(engine)
+        with transaction(factory) as s:
+            load_directory(s, DEMO_REGISTRY, base_urls=urls)
+        shops = Child("marketplaces", marketplaces_argv(host="127.0.0.1", port=args.port,
+                                                        seed=20261124, listings=args.listings),
+                      env=child_env(**env), log_path=work / "marketplaces.log").start()
+        children.append(shops)
+        wait_http([u + "/healthz" for u in urls.values()], timeout=300, child=shops)
+        for i in range(args.workers):
+            children.append(Child(f"w{i}", worker_argv(concurrency=args.concurrency,
+                                                      name=f"load{i}", loglevel="WARNING"),
+                                  env=child_env(**env), log_path=work / f"worker{i}.log").start())
+        from tasks.schedule import start_due_watches
+
+        started = time.monotonic()
+        with transaction(factory) as s:
+            run_ids = start_due_watches(s, now=datetime.now(UTC))
+        last = ""
+        while True:
+            for c in children:
+                c.check_alive()
+            p = read_progress(factory, run_ids)
+            line = (f"{time.monotonic() - started:6.0f} s  crawls {p.runs_done}/{p.runs_total}  "
+                    f"listings {p.listings}  to match {p.pending_match}  alerts {p.alerts}")
+            if line != last:
+                print(line, file=sys.stderr, flush=True)
+                last = line
+            if p.finished:
+                break
+            if time.monotonic() - started > args.timeout:
+                raise SystemExit(f"not finished within {args.timeout} s: {p}")
+            time.sleep(5)
+        elapsed = time.monotonic() - started
+
+        with factory() as s:
+            statuses = set(s.scalars(sa.select(CrawlRun.status)))
+            listings = s.scalar(sa.select(sa.func.count()).select_from(Listing))
+            snapshots = s.scalar(sa.select(sa.func.count()).select_from(EvidenceSnapshot))
+            rows = s.execute(
+                sa.select(Alert.created_at, sa.func.min(EvidenceSnapshot.fetched_at))
+                .join(EvidenceSnapshot, EvidenceSnapshot.listing_id == Alert.listing_id)
+                .group_by(Alert.id, Alert.created_at)
+            ).all()
+            dup = s.scalar(sa.text(
+                "select count(*) from (select listing_id, mark_id from alert "
+                "group by listing_id, mark_id having count(*) > 1) d"))
+            alerts = s.scalar(sa.select(sa.func.count()).select_from(Alert))
+        latencies = [(a - f).total_seconds() for a, f in rows]
+        from fixtures.marketplaces import load_labels
+
+        labels = load_labels(work / "marketplaces" / "labels.jsonl")
+        score = score_against_labels(factory, labels)
+        reachable = sum(1 for lab in labels if lab.infringing)
+        figures = {
+            "listings_generated": args.listings,
+            "listings_stored": listings,
+            "snapshots": snapshots,
+            "alerts": alerts,
+            "duplicate_alerts": dup,
+            "crawl_statuses": sorted(s.value for s in statuses),
+            "seconds": round(elapsed, 1),
+            "listings_per_second": round(listings / elapsed, 1),
+            "fetch_to_alert_p50_s": round(percentile(latencies, 0.5), 1),
+            "fetch_to_alert_p95_s": round(percentile(latencies, 0.95), 1),
+            "precision": round(score.precision, 4),
+            "recall": round(score.recall, 4),
+            "infringing_labelled": reachable,
+            "infringing_crawled": score.infringing_crawled,
+            "workers": f"{args.workers} x {args.concurrency} processes",
+        }
+        text = "\n".join([
+            f"pipeline load, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{os.cpu_count()} cores, PostgreSQL + Redis, {figures['workers']}",
+            *(f"  {k:<22} {v}" for k, v in figures.items()),
+        ])
+        print(text)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+        if args.json:
+            args.json.write_text(json.dumps(figures))
+        ok = (statuses == {CrawlStatus.SUCCEEDED} and dup == 0
+              and score.infringing_crawled >= 0.98 * reachable)
+        engine.dispose()
+        return 0 if ok else 1
+    finally:
+        for c in reversed(children):
+            c.stop()
+        r.flushdb()
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
