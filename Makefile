@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo test lint eval bench services clean
+.PHONY: help install install-test demo test lint eval bench load services clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ lint: install-test ## ruff
 eval: install ## Precision and recall of the matcher on the labelled evaluation set
 	$(BIN)/python -m matcher.evaluate
 
-bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks; results in benchmarks/results/
-	$(BIN)/python benchmarks/matcher_bench.py
+bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; results in benchmarks/results/
+	$(BIN)/python benchmarks/bench_matcher.py
+
+load: install-test services ## 100,000 listings through crawl, matching and alerts on PostgreSQL + Redis
+	$(BIN)/python benchmarks/pipeline_load.py --listings 100000
 
 services: ## Start the machine's PostgreSQL and Redis if they are down (as CI does)
 	bash .ci/services
