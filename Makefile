@@ -20,17 +20,21 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install markwatch
 
 install-test: $(VENV)/.installed-test ## Install markwatch with the test dependencies
 
-demo: install ## Crawl the bundled test marketplaces, match, queue alerts, show the queue (SQLite, no servers)
-	$(BIN)/markwatch demo
+demo: install ## Crawl the bundled test marketplaces, match, queue alerts, then serve the review web app until Ctrl-C
+	$(BIN)/markwatch demo --serve
 
 test: install-test ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/python -m pytest
+
+faults: install-test ## Crawler fault injection (politeness, hostile responses, SSRF): summary table
+	$(BIN)/python -m tests.faults.run
 
 lint: install-test ## ruff
 	$(BIN)/ruff check .

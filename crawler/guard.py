@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingHostnameResolver
 from scrapy.utils.httpobj import urlparse_cached
@@ -132,10 +133,12 @@ def address_block_reason(addr: IPAddress) -> str | None:
         return "link_local"
     if addr.is_multicast:
         return "multicast"
+    if addr.is_reserved:
+        return "reserved"
     if addr.is_private:
         return "private"
-    if addr.is_reserved or not addr.is_global:
-        return "reserved"  # shared address space, documentation, benchmarking, ...
+    if not addr.is_global:
+        return "reserved"  # shared address space (100.64/10) and other special ranges
     return None
 
 
@@ -289,7 +292,11 @@ class GuardedResolver(CachingHostnameResolver):
 class SsrfGuardMiddleware:
     """Downloader middleware: refuse every request the guard refuses, log and count it.
 
-    Runs first (before the offsite filter and robots.txt), so every refusal is explained."""
+    It checks each request when it is scheduled (before Scrapy's offsite filter, which drops
+    other hosts' requests at that point without saying why) and again before it is downloaded
+    (before robots.txt is asked), so every refusal is explained."""
+
+    check_on_schedule = True
 
     def __init__(self, crawler: Any):
         self.crawler = crawler
@@ -298,7 +305,13 @@ class SsrfGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
-        return cls(crawler)
+        mw = cls(crawler)
+        if cls.check_on_schedule:
+            crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
+        return mw
+
+    def request_scheduled(self, request: Any, spider: Any = None) -> None:
+        self.process_request(request)
 
     def block(self, request: Any, reason: str, detail: str) -> BlockedRequest:
         self.stats.inc_value(BLOCKED_STAT.format(reason))
@@ -318,6 +331,8 @@ class ResolverRefusalMiddleware(SsrfGuardMiddleware):
     """Downloader middleware next to the downloader: a connection that failed because
     ``GuardedResolver`` refused the host's addresses becomes a logged, counted block (and is
     not retried)."""
+
+    check_on_schedule = False
 
     def process_request(self, request: Any, spider: Any = None) -> None:
         return None

@@ -248,13 +248,17 @@ class BoundedRedirectMiddleware(RedirectMiddleware):
                 raise fetch_error(self.crawler, "redirect_scheme", request,
                                   f"{response.status} to {location[:200]!r}")
         try:
-            return super().process_response(request, response)
+            result = super().process_response(request, response)
         except IgnoreRequest as exc:
             if isinstance(exc, FetchError):
                 raise
             chain = [*request.meta.get("redirect_urls", []), request.url]
             raise fetch_error(self.crawler, "redirect_loop", request,
                               f"{exc} after {len(chain)} hops") from exc
+        if isinstance(result, Request) and result.url in result.meta.get("redirect_urls", ()):
+            raise fetch_error(self.crawler, "redirect_loop", request,
+                              f"redirected back to {result.url}")
+        return result
 
 
 class BoundedMetaRefreshMiddleware(MetaRefreshMiddleware):

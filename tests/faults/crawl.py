@@ -55,6 +55,8 @@ def main(argv: list[str]) -> int:
                              "crawler.pipelines.DedupePipeline": 200}, priority="cmdline")
     s.set("TELNETCONSOLE_ENABLED", False, priority="cmdline")
     for k, v in (spec.get("settings") or {}).items():
+        if k == "DOWNLOADER_MIDDLEWARES":  # merged into the project's, to switch one off
+            v = {**s.getdict(k), **v}
         s.set(k, v, priority="cmdline")
     process = CrawlerProcess(s)
     results: list[dict[str, Any]] = []

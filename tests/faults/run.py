@@ -1,0 +1,51 @@
+"""``make faults``: run every fault test (fast and long) and print the summary table.
+
+    python -m tests.faults.run [extra pytest arguments]
+
+One row per promise: faults injected, listings lost (healthy listings a fault kept from being
+collected), duplicated, and the figure measured. The last line is
+``faults: <n> injected, <lost> lost, <dup> duplicated``. The exit status is pytest's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.faults.helpers import REPO, REPORT_ENV
+
+
+def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "faults.jsonl"
+        report.touch()
+        env = {**os.environ, REPORT_ENV: str(report)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "tests/faults", "-m", "faults or not faults",
+             "-q", "-p", "no:randomly", *argv],
+            env=env, cwd=REPO,
+        )
+        rows = [json.loads(line) for line in report.read_text().splitlines() if line.strip()]
+    headers = ("promise", "faults injected", "lost", "duplicated", "figure")
+    table = [(r["promise"], str(r["injected"]), str(r["lost"]), str(r["duplicated"]), r["figure"])
+             for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h)
+              for i, h in enumerate(headers)]
+    print()
+    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for row in table:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    injected = sum(r["injected"] for r in rows)
+    lost = sum(r["lost"] for r in rows)
+    dup = sum(r["duplicated"] for r in rows)
+    print(f"faults: {injected} injected, {lost} lost, {dup} duplicated")
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
