@@ -10,7 +10,7 @@ from celery import Celery
 
 from markwatch.settings import Settings, get_settings
 
-TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.outbox"]
+TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.enforcement", "tasks.outbox"]
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -35,6 +35,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "beat_schedule": {
             "send-due-watches": {"task": "tasks.schedule.send_due_watches",
                                  "schedule": settings.schedule_interval},
+            "recheck-open-cases": {"task": "tasks.enforcement.recheck_open_cases",
+                                   "schedule": 6 * 3600.0},
             "relay-outbox": {"task": "tasks.outbox.relay_outbox",
                              "schedule": settings.schedule_interval},
         },

@@ -1,0 +1,123 @@
+"""Enforcement tasks: send a queued notice (at most once), re-check the listings of open cases.
+
+Both take ids (or nothing), re-read their rows and return quietly when there is nothing to do.
+The bodies are plain functions over a session factory, so the web app can run them in-process
+in embedded mode (no worker), and the Celery tasks are thin wrappers around them.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from celery import shared_task
+
+from db.session import transaction
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[str], int]  # url -> HTTP status (raise OSError when unreachable)
+
+
+def deliver_notice(factory: Any, notice_id: int, sender: Any = None) -> str | None:
+    """Send one queued notice. The conditional claim (queued -> sending) is committed before the
+    sender runs, so two deliveries of the task send once; the outcome is recorded after.
+    Returns the sender's reference, or None when there was nothing to send."""
+    from db.enforcement import RightsDocument
+    from db.models import Marketplace, RightsHolder
+    from db.review import claim_notice, finish_notice
+    from markwatch.notices import Attachment, OutgoingNotice, get_sender
+
+    with transaction(factory) as s:
+        notice = claim_notice(s, notice_id)
+        if notice is None:
+            return None
+        docs = [s.get(RightsDocument, i) for i in notice.document_ids]
+        outgoing = OutgoingNotice(
+            notice_id=notice.id,
+            idempotency_key=notice.idempotency_key,
+            marketplace_code=s.get(Marketplace, notice.marketplace_id).code,  # type: ignore[union-attr]
+            rights_holder_slug=s.get(RightsHolder, notice.rights_holder_id).slug,  # type: ignore[union-attr]
+            html=notice.html,
+            csv=notice.csv,
+            attachments=tuple(
+                Attachment(d.filename, d.content_type, d.body) for d in docs if d is not None
+            ),
+        )
+    sender = sender or get_sender()
+    try:
+        ref = sender.send(outgoing)
+    except Exception as exc:  # the sender's failure is recorded, never retried blindly
+        log.exception("notice %s: sender %s failed", notice_id, sender.name)
+        with transaction(factory) as s:
+            finish_notice(s, notice_id, sender=sender.name, ok=False, error=repr(exc)[:2000])
+        return None
+    with transaction(factory) as s:
+        finish_notice(s, notice_id, sender=sender.name, ok=True, reference=ref)
+    log.info("notice %s sent by %s: %s", notice_id, sender.name, ref)
+    return ref
+
+
+def http_status(url: str, *, timeout: float = 15.0) -> int:
+    """GET the URL; its status (4xx/5xx included). Raises OSError when it cannot be reached."""
+    from markwatch.settings import get_settings
+
+    if not url.startswith(("http://", "https://")):
+        raise OSError(f"not an http(s) URL: {url[:80]}")
+    req = urllib.request.Request(url, headers={"User-Agent": get_settings().crawl_user_agent})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def recheck(factory: Any, *, fetch: Fetch = http_status, limit: int = 500) -> dict[str, int]:
+    """Re-fetch the listings of cases whose notice went out; record whether each is still up.
+    A removed listing that is up again reopens its case."""
+    from db.review import listings_to_recheck, record_check
+
+    with factory() as s:
+        todo = listings_to_recheck(s, limit=limit)
+    out = {"checked": 0, "up": 0, "gone": 0, "errors": 0, "reopened": 0}
+    for case_id, listing_id, url in todo:
+        status: int | None
+        try:
+            status = fetch(url)
+            error = None
+        except OSError as exc:
+            status, error = None, str(exc)[:500]
+        up = status is not None and 200 <= status < 300
+        with transaction(factory) as s:
+            reopened = record_check(s, case_id, listing_id, up=up, http_status=status, error=error)
+        out["checked"] += 1
+        out["up" if up else ("gone" if status in (404, 410) else "errors")] += 1
+        out["reopened"] += int(reopened)
+    return out
+
+
+@shared_task(name="tasks.enforcement.send_notice", bind=True, max_retries=5)
+def send_notice(self, notice_id: int) -> str | None:
+    """Send a queued notice at most once (see ``deliver_notice``). Database errors before the
+    claim are retried with backoff; a notice already claimed is never sent again."""
+    from sqlalchemy.exc import OperationalError
+
+    from tasks.db import sessions
+
+    try:
+        return deliver_notice(sessions(), notice_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30)) from exc
+
+
+@shared_task(name="tasks.enforcement.recheck_open_cases")
+def recheck_open_cases() -> dict[str, int]:
+    """Beat: re-fetch the listings of open cases (oldest check first, 500 per run)."""
+    from tasks.db import sessions
+
+    out = recheck(sessions())
+    log.info("rechecked case listings: %s", out)
+    return out
