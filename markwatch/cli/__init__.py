@@ -393,8 +393,11 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
 def _register_optional() -> None:
     """Sub-command groups that live in their own modules."""
     from markwatch.cli.demo_cmd import demo
+    from markwatch.cli.serve_cmd import cases, serve, users
 
     main.add_command(demo)
+    for cmd in (serve, users, cases):
+        main.add_command(cmd)
     import importlib
     import importlib.util
 

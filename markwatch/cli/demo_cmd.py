@@ -14,7 +14,11 @@ import click
 @click.option("--timeout", type=float, default=170.0, show_default=True,
               help="Seconds to wait for the crawls and matching.")
 @click.option("--limit", type=int, default=40, show_default=True, help="Alerts to print.")
-def demo(data_dir: Path | None, timeout: float, limit: int) -> None:
+@click.option("--serve/--no-serve", default=False, show_default=True,
+              help="Afterwards, start the web app on the demo store until Ctrl-C.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port of the web app (with --serve).")
+def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: int) -> None:
     """Crawl the bundled test marketplaces, match, queue alerts and show the alert queue.
 
     Starts from an empty store each time. The test marketplaces run on loopback, so the demo
@@ -78,3 +82,22 @@ def demo(data_dir: Path | None, timeout: float, limit: int) -> None:
     if len(rows) > limit:
         click.echo(f"Showing the top {limit}. All of them: "
                    f"MARKWATCH_DATA_DIR={settings.data_dir} markwatch alerts")
+    if serve:
+        _serve_demo(settings, engine_url=settings.effective_database_url, port=port)
+
+
+def _serve_demo(settings, *, engine_url: str, port: int) -> None:
+    """Create the demo's sign-ins and run the web app on the demo store until Ctrl-C."""
+    from db.session import make_engine, session_factory, transaction
+    from markwatch.accounts import DEMO_PASSWORD, ensure_demo_users
+    from markwatch.cli.serve_cmd import serve_web
+
+    engine = make_engine(engine_url)
+    with transaction(session_factory(engine)) as s:
+        logins = ensure_demo_users(s)
+    engine.dispose()
+    reviewer = next(x.email for x in logins if x.role == "reviewer")
+    click.echo(f"\nThe web app: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
+    click.echo(f"Demo sign-in: {reviewer} / {DEMO_PASSWORD} — every rights holder has "
+               f"admin@, reviewer@ and viewer@<slug>.example with the same password.")
+    serve_web("127.0.0.1", port, log_level="warning")

@@ -1,0 +1,169 @@
+"""The web app: server-rendered review pages and the versioned JSON API, one process.
+
+``create_app()`` reads the settings (``MARKWATCH_*``), so ``uvicorn --factory web.app:create_app``
+and ``markwatch serve`` run the same thing. Every response carries a strict
+Content-Security-Policy: scripts and styles come from ``/static`` only, nothing inline, and the
+captured pages of listings are served on their own under ``sandbox; default-src 'none'``.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from db.registry import RegistryImportError
+from db.review import NotFound, Refused
+from db.session import engine_for, session_factory
+from markwatch.settings import Settings, get_settings
+from web.core import CsrfFailed, LoginRequired
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; "
+    "frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+#: for hostile or generated documents shown on their own (captured pages, notices)
+SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    ctx = getattr(request.state, "ctx", None)
+    return templates.TemplateResponse(
+        request, "error.html", {"ctx": ctx, "status": status, "message": message},
+        status_code=status,
+    )
+
+
+def make_dispatch(settings: Settings, sessions: Any) -> Any:
+    """How a queued notice gets sent: a Celery task on a real broker; in embedded mode (no
+    worker) a thread of this process runs the same task body."""
+    if settings.uses_embedded_broker:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notice-sender")
+
+        def inline(notice_id: int) -> None:
+            from tasks.enforcement import deliver_notice
+
+            def run() -> None:
+                try:
+                    deliver_notice(sessions, notice_id)
+                except Exception:
+                    log.exception("sending notice %s failed", notice_id)
+
+            pool.submit(run)
+
+        return inline
+
+    def celery(notice_id: int) -> None:
+        from tasks.enforcement import send_notice
+
+        send_notice.delay(notice_id)
+
+    return celery
+
+
+def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="markwatch",
+        version="1",
+        description="Trademark-infringement review and enforcement: alerts, verdicts, cases, "
+        "notices and the marketplaces' answers. Authenticate with `Authorization: Bearer "
+        "<token>`; every object belongs to your rights holder and no other.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.sessions = session_factory(engine_for(settings.effective_database_url))
+    app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
+    app.state.secure_cookies = settings.env == "production"
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        h = response.headers
+        h.setdefault("Content-Security-Policy", PAGE_CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            h.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "authentication required"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        if request.method == "GET":
+            return RedirectResponse("/login", status_code=303)
+        return _error(request, 401, "Please sign in again.")
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return _error(request, 403, "The form's security token is missing or stale; reload the "
+                      "page and try again.")
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc) or "Not found.")
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(RegistryImportError)
+    async def bad_import(request: Request, exc: RegistryImportError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc),
+                                 "errors": [{"line": ln, "message": m} for ln, m in exc.errors]},
+                                status_code=422)
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request) or exc.status_code in (401,):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg"))}
+                  for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        text = "; ".join(f"{'.'.join(e['loc'][1:]) or 'form'}: {e['msg']}" for e in errors)
+        return _error(request, 422, f"Please check the form: {text}")
+
+    from web import api, ui
+
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

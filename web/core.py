@@ -1,0 +1,165 @@
+"""What every route shares: the per-request transaction, who is asking (session cookie or API
+token), permissions per role, CSRF, and the tenant scope.
+
+Routes never build their own queries on tenant rows: they get a ``Ctx`` whose ``scope`` adds the
+user's rights holder to every read and write (``db.review.Scope``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, StringConstraints
+from sqlalchemy.orm import Session
+
+from db.models import Role
+from db.review import Scope, session_user, token_user
+from db.session import on_commit
+
+SESSION_COOKIE = "mw_session"
+LOGIN_CSRF_COOKIE = "mw_login_csrf"
+
+#: what each role may do; every route names the permission it needs
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.VIEWER: frozenset({"read"}),
+    Role.REVIEWER: frozenset({"read", "review"}),
+    Role.ADMIN: frozenset({"read", "review", "admin"}),
+}
+
+MAX_ID = 2**31 - 1
+
+
+def _no_nul(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("NUL characters are not allowed")
+    return v
+
+
+def Text(max_length: int = 2000, min_length: int = 0) -> Any:
+    """A string field: bounded, stripped, no NUL (PostgreSQL refuses NUL in text)."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises;
+    ``on_commit`` callbacks (sending tasks) run after the commit, before the response."""
+    factory = request.app.state.sessions
+    with factory() as s, s.begin():
+        yield s
+
+
+DB = Annotated[Session, Depends(db_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (create one under Tokens).")
+
+
+@dataclass(frozen=True)
+class Who:
+    """The signed-in user as plain values (still readable after the transaction ended)."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    rights_holder_id: int
+
+
+@dataclass
+class Ctx:
+    session: Session
+    user: Who
+    holder_slug: str
+    holder_name: str
+    via: str  # "session" or "token"
+    csrf: str | None
+    session_token: str | None
+    perms: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.session, self.user.rights_holder_id, self.user.email)
+
+    def can(self, perm: str) -> bool:
+        return perm in self.perms
+
+    def after_commit(self, fn: Callable[[], Any]) -> None:
+        on_commit(self.session, fn)
+
+
+def _resolve(request: Request, s: Session, creds: HTTPAuthorizationCredentials | None) -> Ctx | None:
+    from db.models import RightsHolder
+
+    if creds is not None and creds.scheme.lower() == "bearer":
+        user = token_user(s, creds.credentials)
+        if user is None:
+            return None
+        via, csrf, token = "token", None, None
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token or len(token) > 200:
+            return None
+        found = session_user(s, token)
+        if found is None:
+            return None
+        ws, user = found
+        via, csrf = "session", ws.csrf_token
+    rh = s.get(RightsHolder, user.rights_holder_id)
+    assert rh is not None
+    who = Who(user.id, user.email, user.name, user.role, user.rights_holder_id)
+    return Ctx(s, who, rh.slug, rh.name, via, csrf, token, PERMISSIONS[user.role])
+
+
+async def _check_csrf(request: Request, ctx: Ctx) -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS") or ctx.via != "session":
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    if not sent or not ctx.csrf or not hmac.compare_digest(sent.encode(), ctx.csrf.encode()):
+        raise CsrfFailed()
+
+
+def require(perm: str) -> Any:
+    """A dependency: the signed-in user, with ``perm``, CSRF checked on state changes."""
+
+    async def dep(
+        request: Request,
+        s: DB,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Ctx:
+        ctx = _resolve(request, s, creds)
+        if ctx is None:
+            raise LoginRequired()
+        await _check_csrf(request, ctx)
+        if perm not in ctx.perms:
+            raise HTTPException(403, f"your role ({ctx.user.role.value}) may not do this")
+        request.state.ctx = ctx
+        return ctx
+
+    return dep
+
+
+Reader = Annotated[Ctx, Depends(require("read"))]
+Reviewer = Annotated[Ctx, Depends(require("review"))]
+Admin = Annotated[Ctx, Depends(require("admin"))]
