@@ -50,8 +50,10 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--listings", type=int, default=100_000)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--concurrency", type=int, default=2, help="processes per worker")
+    ap.add_argument("--crawl-concurrency", type=int, default=2,
+                    help="processes of the crawler worker (queue crawl)")
+    ap.add_argument("--match-concurrency", type=int, default=2,
+                    help="processes of the matching worker (queue markwatch)")
     ap.add_argument("--pg", default=os.environ.get(
         "MARKWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
@@ -69,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
     url = sa.engine.make_url(args.pg).set(database=dbname).render_as_string(hide_password=False)
     r = redis_lib.Redis.from_url(args.redis)
-    r.flushdb()
     work = Path(os.environ.get("TMPDIR", "/tmp")) / dbname
     work.mkdir(parents=True)
     urls = {c: f"http://127.0.0.1:{args.port + i}" for i, c in enumerate(("shopa", "shopb",
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "MARKWATCH_TASK_TIME_LIMIT": "3200",
         "MARKWATCH_BROKER_VISIBILITY_TIMEOUT": "7200",
         "MARKWATCH_LOG_LEVEL": "WARNING",
+        "MARKWATCH_BROKER_KEY_PREFIX": f"{dbname}:",
     }
     os.environ.update(env)
     get_settings.cache_clear()
@@ -101,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
                       env=child_env(**env), log_path=work / "marketplaces.log").start()
         children.append(shops)
         wait_http([u + "/healthz" for u in urls.values()], timeout=300, child=shops)
-        for i in range(args.workers):
-            children.append(Child(f"w{i}", worker_argv(concurrency=args.concurrency,
-                                                      name=f"load{i}", loglevel="WARNING"),
-                                  env=child_env(**env), log_path=work / f"worker{i}.log").start())
+        # two workers, as docker-compose runs them: one for crawls, one for matching
+        for name, queue, conc in (("crawler", "crawl", args.crawl_concurrency),
+                                  ("worker", "markwatch", args.match_concurrency)):
+            children.append(Child(name, worker_argv(concurrency=conc, name=name, queues=queue,
+                                                    loglevel="WARNING"),
+                                  env=child_env(**env), log_path=work / f"{name}.log").start())
         from tasks.schedule import start_due_watches
 
         started = time.monotonic()
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "recall": round(score.recall, 4),
             "infringing_labelled": reachable,
             "infringing_crawled": score.infringing_crawled,
-            "workers": f"{args.workers} x {args.concurrency} processes",
+            "workers": f"crawler x {args.crawl_concurrency}, matcher x {args.match_concurrency}",
         }
         text = "\n".join([
             f"pipeline load, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for c in reversed(children):
             c.stop()
-        r.flushdb()
+        for key in r.scan_iter(match=f"{dbname}:*"):
+            r.delete(key)
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()

@@ -173,27 +173,35 @@ def run_demo(
         env=env,
         log_path=log_dir / "marketplaces.log",
     )
+    # As in production: one worker for the crawls, one for matching, so alerts follow captures.
+    crawler = Child(
+        "crawler",
+        worker_argv(concurrency=settings.worker_concurrency, name="crawler",
+                    loglevel=settings.log_level, queues="crawl"),
+        env=env,
+        log_path=log_dir / "crawler.log",
+    )
     worker = Child(
         "worker",
-        worker_argv(concurrency=settings.worker_concurrency, name="demo",
-                    loglevel=settings.log_level),
+        worker_argv(concurrency=1, name="matcher", loglevel=settings.log_level,
+                    queues="markwatch"),
         env=env,
         log_path=log_dir / "worker.log",
     )
     result = DemoResult(progress=Progress(), seconds=0.0, marketplace_urls=urls)
     try:
-        with running(shops, worker):
+        with running(shops, crawler, worker):
             step("starting the test marketplaces: " + ", ".join(urls.values()))
             wait_http([u + "/healthz" for u in urls.values()], timeout=60, child=shops)
-            step("sending the due watches to the worker")
+            step("sending the due watches to the workers")
             with transaction(factory) as s:
                 result.run_ids = start_due_watches(s, now=datetime.now(UTC))
             if not result.run_ids:
                 raise ProcessFailed("no watch was due; nothing to crawl")
             deadline = time.monotonic() + timeout
             while True:
-                worker.check_alive()
-                shops.check_alive()
+                for child in (worker, crawler, shops):
+                    child.check_alive()
                 result.progress = read_progress(factory, result.run_ids)
                 if on_progress:
                     on_progress(result.progress)

@@ -90,9 +90,11 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def worker_argv(*, concurrency: int, name: str = "worker", loglevel: str = "INFO") -> list[str]:
+def worker_argv(*, concurrency: int, name: str = "worker", loglevel: str = "INFO",
+                queues: str = "markwatch,crawl") -> list[str]:
+    """A Celery worker; by default it serves both queues (matching and crawls)."""
     return [
-        sys.executable, "-m", "celery", "-A", "tasks.app", "worker",
+        sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "--queues", queues,
         "--loglevel", loglevel, "--concurrency", str(concurrency), "--hostname", f"{name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]

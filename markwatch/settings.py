@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         "queue in the data directory (no server needed).",
     )
     worker_concurrency: int = Field(2, ge=1, le=64, description="Celery worker processes.")
+    broker_key_prefix: str = Field(
+        "", max_length=100, description="Prefix for every Redis key the broker uses, so several "
+        "installations (or test runs) can share one Redis server."
+    )
     broker_visibility_timeout: int = Field(
         3600, ge=5, description="Seconds after which Redis re-delivers a message whose worker "
         "never acknowledged it (a worker that died)."

@@ -10,6 +10,8 @@ from celery import Celery
 
 from markwatch.settings import Settings, get_settings
 
+QUEUE = "markwatch"
+CRAWL_QUEUE = "crawl"
 TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.enforcement", "tasks.outbox"]
 
 
@@ -29,7 +31,11 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
-        "task_default_queue": "markwatch",
+        "task_default_queue": QUEUE,
+        # Crawls hold a worker process for minutes; matching takes milliseconds. Separate queues
+        # let separate workers (docker-compose: "crawler" and "worker") serve them, so alerts
+        # follow captures while crawls are still running.
+        "task_routes": {"tasks.crawl.crawl_watch": {"queue": CRAWL_QUEUE}},
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
@@ -59,7 +65,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
         # Redis re-delivers unacknowledged messages after this many seconds. A crawl that runs
         # longer is handed to a second worker, which finds the run claimed and does nothing.
         conf["broker_transport_options"] = {
-            "visibility_timeout": settings.broker_visibility_timeout
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "global_keyprefix": settings.broker_key_prefix,
         }
     return conf
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from celery import shared_task
+from sqlalchemy.orm import Session
 
 from db.models import CrawlRun, CrawlSighting, CrawlStatus, Listing
 from db.session import transaction
@@ -20,6 +21,8 @@ from tasks.outbox import send_after_commit
 log = logging.getLogger(__name__)
 
 MATCH_BATCH = 50
+#: seconds between two looks at what a running crawl has stored
+STREAM_EVERY = 5.0
 
 
 def claim_run(run_id: int, *, now: datetime, stale_after: timedelta) -> bool:
@@ -55,40 +58,82 @@ def crawl_watch(self, run_id: int) -> str:
         # gone (its transaction was rolled back), already running elsewhere, or finished
         log.info("crawl run %s is not queued; nothing to do", run_id)
         return "skipped"
-    cmd = [sys.executable, "-m", "crawler.run", str(run_id)]
-    error = None
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=settings.crawl_timeout + 60, check=False
-        )
-        if proc.returncode != 0:
-            error = f"crawler exited {proc.returncode}: {proc.stderr[-2000:]}"
-    except subprocess.TimeoutExpired:
-        error = f"crawler did not finish within {settings.crawl_timeout + 60} s"
+    error = run_crawler(run_id, timeout=settings.crawl_timeout + 60)
     queue_matching(run_id, error=error)
     return "failed" if error else "succeeded"
 
 
-def queue_matching(run_id: int, *, error: str | None) -> list[list[int]]:
-    """Close the run and, after that commits, send match tasks for listings whose content has not
-    been matched yet (also when the crawl failed half-way: what was stored is still screened)."""
-    with transaction(sessions()) as s:
-        run = s.get(CrawlRun, run_id)
-        assert run is not None
-        ids = s.scalars(
+def run_crawler(run_id: int, *, timeout: float) -> str | None:
+    """Run ``python -m crawler.run RUN_ID``; while it runs, queue matching for what it has stored
+    so far, so alerts follow captures within seconds instead of after the whole crawl."""
+    import tempfile
+    import time
+
+    sent: set[int] = set()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler.run", str(run_id)],
+            stdout=subprocess.DEVNULL, stderr=errors,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                proc.wait(timeout=STREAM_EVERY)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    return f"crawler did not finish within {timeout:.0f} s"
+                queue_unmatched(run_id, sent)
+        if proc.returncode != 0:
+            errors.seek(0)
+            tail = errors.read()[-2000:].decode("utf-8", "replace")
+            return f"crawler exited {proc.returncode}: {tail}"
+    return None
+
+
+def _unmatched(s: Session, run_id: int) -> list[int]:
+    return list(
+        s.scalars(
             sa.select(Listing.id)
             .join(CrawlSighting, CrawlSighting.listing_id == Listing.id)
             .where(CrawlSighting.crawl_run_id == run_id)
             .where(sa.or_(Listing.matched_hash.is_(None), Listing.matched_hash != Listing.content_hash))
             .distinct()
             .order_by(Listing.id)
-        ).all()
+        )
+    )
+
+
+def _send_batches(s: Session, ids: list[int]) -> list[list[int]]:
+    batches = [ids[i : i + MATCH_BATCH] for i in range(0, len(ids), MATCH_BATCH)]
+    for batch in batches:
+        send_after_commit(s, "tasks.match.match_listings", [batch])
+    return batches
+
+
+def queue_unmatched(run_id: int, sent: set[int]) -> int:
+    """Queue matching for listings this run stored that are not matched nor queued yet."""
+    with transaction(sessions()) as s:
+        ids = [i for i in _unmatched(s, run_id) if i not in sent]
+        _send_batches(s, ids)
+    sent.update(ids)
+    return len(ids)
+
+
+def queue_matching(run_id: int, *, error: str | None) -> list[list[int]]:
+    """Close the run and, after that commits, send match tasks for every listing it stored whose
+    content has not been matched yet (also when the crawl failed half-way: what was stored is
+    still screened). A listing queued while the crawl ran may be queued again here if it is still
+    waiting; matching it twice changes nothing."""
+    with transaction(sessions()) as s:
+        run = s.get(CrawlRun, run_id)
+        assert run is not None
         run.status = CrawlStatus.FAILED if error else CrawlStatus.SUCCEEDED
         run.error = error
         run.finished_at = datetime.now(UTC)
-        batches = [list(ids[i : i + MATCH_BATCH]) for i in range(0, len(ids), MATCH_BATCH)]
-        for batch in batches:
-            send_after_commit(s, "tasks.match.match_listings", [batch])
+        batches = _send_batches(s, _unmatched(s, run_id))
     if error:
         log.warning("crawl run %s failed: %s", run_id, error)
     log.info("crawl run %s: %d listings queued for matching", run_id, sum(map(len, batches)))

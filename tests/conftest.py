@@ -32,6 +32,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
             monkeypatch.delenv(key)
     monkeypatch.setenv("MARKWATCH_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("MARKWATCH_ENV", "test")
+    # Several test runs may share the machine's Redis: each test's queues get keys of their own.
+    monkeypatch.setenv("MARKWATCH_BROKER_KEY_PREFIX", f"mwtest-{uuid.uuid4().hex[:12]}:")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -135,9 +137,15 @@ def sessions(store_url: str):
     engine.dispose()
 
 
+def broker_key(name: str) -> str:
+    """A broker key (queue name, "unacked") as this test's workers see it in Redis."""
+    return os.environ["MARKWATCH_BROKER_KEY_PREFIX"] + name
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """Real Redis, database 15, emptied before and after the test."""
+    """Real Redis (database 15). The test's keys carry its own prefix and are removed after it,
+    so concurrent test runs on one Redis server do not see each other's messages."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
@@ -145,9 +153,10 @@ def redis_url() -> Iterator[str]:
         client.ping()
     except Exception as exc:
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}", pytrace=False)
-    client.flushdb()
+    prefix = os.environ["MARKWATCH_BROKER_KEY_PREFIX"]
     yield REDIS_URL
-    client.flushdb()
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
     client.close()
 
 

@@ -398,15 +398,11 @@ def _register_optional() -> None:
     main.add_command(demo)
     for cmd in (serve, users, cases):
         main.add_command(cmd)
-    import importlib
-    import importlib.util
+    from markwatch.cli.marketplaces_cmd import marketplaces
+    from markwatch.cli.match_cmd import match
 
-    for modname, attr in (("markwatch.cli.match_cmd", "match"),
-                          ("markwatch.cli.marketplaces_cmd", "marketplaces")):
-        if importlib.util.find_spec(modname) is None:  # TEMP until the modules land
-            continue
-        mod = importlib.import_module(modname)
-        main.add_command(getattr(mod, attr))
+    main.add_command(match)
+    main.add_command(marketplaces)
 
 
 _register_optional()

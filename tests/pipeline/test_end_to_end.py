@@ -4,7 +4,7 @@ ground truth.
 1. ``markwatch demo`` exactly as ``make demo`` runs it: SQLite, the filesystem broker, a real
    Celery worker process, the marketplaces server process, Scrapy crawls in child processes.
 2. The services of ``docker-compose.yml`` run as processes (there is no Docker engine here) on the
-   machine's PostgreSQL and Redis: migrate, seed, marketplaces, worker and beat.
+   machine's PostgreSQL and Redis: migrate, seed, marketplaces, crawler, worker and beat.
 
 The precision and recall floors below are the product's promise on the bundled marketplaces.
 """
@@ -144,7 +144,7 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
 
     children = {}
-    for name in ("marketplaces", "worker", "beat"):
+    for name in ("marketplaces", "crawler", "worker", "beat"):
         argv, env = service(name)
         children[name] = Child(name, argv, env=env, log_path=tmp_path / f"{name}.log")
     try:
@@ -153,8 +153,8 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
                   child=children["marketplaces"])
         argv, env = service("seed")
         subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
-        children["worker"].start()
-        children["beat"].start()
+        for name in ("crawler", "worker", "beat"):
+            children[name].start()
 
         engine = make_engine(pg_url)
         factory = session_factory(engine)

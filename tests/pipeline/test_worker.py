@@ -15,7 +15,7 @@ from db.models import Alert, AlertEvent, CrawlRun, Listing, Marketplace, Watch
 from db.registry import load_directory
 from db.session import make_engine, session_factory, transaction
 from markwatch.settings import get_settings
-from tests.conftest import DEMO_REGISTRY
+from tests.conftest import DEMO_REGISTRY, broker_key
 from tests.pipeline.helpers import start_worker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -118,7 +118,7 @@ def _pending(factory) -> int:
 def _queue_empty(env) -> bool:
     r = redis.Redis.from_url(env["MARKWATCH_BROKER_URL"])
     try:
-        return r.llen("markwatch") == 0 and r.hlen("unacked") == 0
+        return r.llen(broker_key("markwatch")) == 0 and r.hlen(broker_key("unacked")) == 0
     finally:
         r.close()
 
@@ -139,7 +139,7 @@ def test_tasks_are_sent_only_after_commit(pipeline_env):
     with transaction(factory) as s:
         runs = start_due_watches(s, now=datetime.now(UTC))
     r = redis.Redis.from_url(env["MARKWATCH_BROKER_URL"])
-    assert r.llen("markwatch") == len(runs) == 11
+    assert r.llen(broker_key("crawl")) == len(runs) == 11  # crawls have a queue of their own
     r.close()
     # a second scheduler at the same moment finds nothing due: each watch is claimed once
     with transaction(factory) as s:

@@ -25,7 +25,7 @@ from db.registry import load_directory
 from db.reliability import DeadLetter, OutboxMessage
 from db.session import transaction
 from markwatch.processes import Child, beat_argv, child_env
-from tests.conftest import DEMO_REGISTRY, REPO
+from tests.conftest import DEMO_REGISTRY, REPO, broker_key
 from tests.faults.helpers import record
 from tests.pipeline.helpers import wait_for
 from tests.reliability.conftest import Pipeline, RedisServer, pool_children
@@ -88,7 +88,7 @@ def test_redis_restarted_mid_run_loses_and_repeats_nothing(pg_url, own_redis, tm
     try:
         ids = p.seed(1000)
         _send_match_tasks(p, ids)
-        assert own_redis.client().llen("markwatch") == 1000
+        assert own_redis.client().llen(broker_key("markwatch")) == 1000
         workers = [p.start_worker("a"), p.start_worker("b")]
         wait_for(lambda: p.counts()[0] >= 150, timeout=120, what="150 alerts", child=workers[0])
         own_redis.kill()
