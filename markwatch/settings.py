@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     schedule_interval: float = Field(
         60.0, ge=1, le=3600, description="Seconds between two checks for due watches (beat)."
     )
+    sweep_after: float = Field(
+        600.0, ge=1, description="Seconds after which queued crawls and unmatched listings whose "
+        "messages never arrived are sent again (beat's safety net for a broker that lost them)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level for the CLI, workers and crawls."
     )

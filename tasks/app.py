@@ -45,6 +45,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
                                    "schedule": 6 * 3600.0},
             "relay-outbox": {"task": "tasks.outbox.relay_outbox",
                              "schedule": settings.schedule_interval},
+            "sweep-lost-work": {"task": "tasks.schedule.sweep",
+                                "schedule": max(settings.sweep_after / 4, settings.schedule_interval)},
         },
     }
     if settings.uses_embedded_broker:

@@ -55,3 +55,51 @@ def send_due_watches() -> int:
     if runs:
         log.info("started %d crawl runs", len(runs))
     return len(runs)
+
+
+def sweep_lost_work(s: Session, *, now: datetime, older_than: timedelta) -> tuple[int, int]:
+    """Re-send work whose message was lost on the way (a broker that died between handing a
+    message out and recording it as unacknowledged loses it for good): crawl runs still queued,
+    and listings of finished crawls still unmatched, after ``older_than``. The store is the
+    source of truth and the tasks are idempotent, so a message that was only slow does no harm.
+    """
+    from db.models import CrawlSighting, CrawlStatus, Listing
+    from tasks.crawl import MATCH_BATCH
+    from tasks.outbox import send_after_commit
+
+    cutoff = now - older_than
+    runs = s.scalars(
+        sa.select(CrawlRun.id).where(CrawlRun.status == CrawlStatus.QUEUED,
+                                     CrawlRun.created_at < cutoff).order_by(CrawlRun.id)
+    ).all()
+    for run_id in runs:
+        send_after_commit(s, "tasks.crawl.crawl_watch", [run_id])
+    running = sa.select(CrawlSighting.listing_id).join(
+        CrawlRun, CrawlRun.id == CrawlSighting.crawl_run_id
+    ).where(CrawlRun.status.in_((CrawlStatus.QUEUED, CrawlStatus.RUNNING)))
+    ids = s.scalars(
+        sa.select(Listing.id)
+        .where(sa.or_(Listing.matched_hash.is_(None), Listing.matched_hash != Listing.content_hash))
+        .where(Listing.last_seen_at < cutoff)
+        .where(Listing.id.not_in(running))
+        .order_by(Listing.id)
+        .limit(10_000)
+    ).all()
+    for i in range(0, len(ids), MATCH_BATCH):
+        send_after_commit(s, "tasks.match.match_listings", [list(ids[i : i + MATCH_BATCH])])
+    return len(runs), len(ids)
+
+
+@shared_task(name="tasks.schedule.sweep", base=GuardedTask)
+def sweep() -> dict[str, int]:
+    """Beat's safety net for lost messages (see ``sweep_lost_work``)."""
+    from markwatch.settings import get_settings
+
+    with transaction(sessions()) as s:
+        runs, listings = sweep_lost_work(
+            s, now=datetime.now(UTC), older_than=timedelta(seconds=get_settings().sweep_after)
+        )
+    if runs or listings:
+        log.warning("re-sent %d crawl runs and %d listings whose messages were lost", runs,
+                    listings)
+    return {"runs": runs, "listings": listings}

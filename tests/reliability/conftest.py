@@ -24,8 +24,6 @@ from markwatch.processes import Child, child_env, worker_argv
 from markwatch.settings import get_settings
 from tests.conftest import DEMO_REGISTRY
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -114,7 +112,8 @@ class Pipeline:
                     seller=f"bulk-seller-{i % 37}", category="Chargers & Power Banks",
                     price=Decimal("9.90"), currency="USD", condition="new",
                 )
-                ids.append(upsert_listing(s, shop, f, seen_at=NOW, crawl_run_id=None).listing_id)
+                ids.append(upsert_listing(s, shop, f, seen_at=datetime.now(UTC),
+                                          crawl_run_id=None).listing_id)
         return ids
 
     def start_worker(self, name: str, *, concurrency: int = 2, **env: str) -> Child:
