@@ -28,8 +28,11 @@ def send_after_commit(session: Session, task_name: str, args: list[Any]) -> None
 
 
 def publish(ids: list[int]) -> int:
-    """Publish outbox messages and delete them; leave them for the relay if the broker fails."""
-    from tasks.app import app
+    """Publish outbox messages and delete them; leave them for the relay if the broker fails.
+
+    Sends through the current Celery app: markwatch's own (``tasks.app``) in every process
+    that imported ``tasks``, or one a test made current with ``make_celery``."""
+    from celery import current_app as app
 
     sent = 0
     for msg_id in ids:
