@@ -31,7 +31,10 @@ class NoticeStatus(enum.StrEnum):
     QUEUED = "queued"  # a person asked to send it; the task will
     SENDING = "sending"  # the task claimed it
     SENT = "sent"
-    FAILED = "failed"  # the sender raised; a person may look and the notice is not resent
+    FAILED = "failed"  # the marketplace refused it outright; a person looks, it is not resent
+    # every attempt (all under the same idempotency key) ended without a clear answer: a person
+    # checks with the marketplace; it is never resent under a new key
+    NEEDS_RECONCILIATION = "needs_reconciliation"
 
 
 class AnswerOutcome(enum.StrEnum):
@@ -245,6 +248,9 @@ class Notice(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sender: Mapped[str | None] = mapped_column(sa.String(64))
+    # delivery attempts so far (each one under ``idempotency_key``), and when the last began
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_reference: Mapped[str | None] = mapped_column(sa.String(500))
     send_error: Mapped[str | None] = mapped_column(sa.Text)
 

@@ -734,12 +734,24 @@ def queue_notice(scope: Scope, notice_id: int) -> Notice:
     return notice
 
 
-def claim_notice(session: Session, notice_id: int) -> Notice | None:
-    """The sending task's guard: queued -> sending, by one worker only. None: nothing to do."""
+def claim_notice(session: Session, notice_id: int, *, now: datetime | None = None,
+                 lease: timedelta = timedelta(minutes=2),
+                 max_attempts: int = 5) -> Notice | None:
+    """The sending task's guard: queued -> sending by one worker only, or a notice left in
+    sending by a worker that died (its lease ran out) taken over for another attempt under the
+    same idempotency key. None: nothing to do."""
+    now = now or utcnow()
     res = session.execute(
         sa.update(Notice)
-        .where(Notice.id == notice_id, Notice.status == NoticeStatus.QUEUED)
-        .values(status=NoticeStatus.SENDING)
+        .where(
+            Notice.id == notice_id,
+            Notice.attempts < max_attempts,
+            sa.or_(
+                Notice.status == NoticeStatus.QUEUED,
+                sa.and_(Notice.status == NoticeStatus.SENDING, Notice.claimed_at < now - lease),
+            ),
+        )
+        .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
@@ -747,13 +759,51 @@ def claim_notice(session: Session, notice_id: int) -> Notice | None:
     return session.get(Notice, notice_id, populate_existing=True)
 
 
+def next_attempt(session: Session, notice_id: int, *, held_since: datetime,
+                 now: datetime | None = None) -> tuple[int, datetime] | None:
+    """Record one more attempt of a notice this worker still holds (its claim is the one made at
+    ``held_since``); renews the lease. None: the lease ran out and another worker took over."""
+    now = now or utcnow()
+    res = session.execute(
+        sa.update(Notice)
+        .where(Notice.id == notice_id, Notice.status == NoticeStatus.SENDING,
+               Notice.claimed_at == held_since)
+        .values(attempts=Notice.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        return None
+    notice = session.get(Notice, notice_id, populate_existing=True)
+    assert notice is not None
+    return notice.attempts, now
+
+
+def stale_notices(session: Session, *, now: datetime, lease: timedelta,
+                  queued_before: datetime) -> list[int]:
+    """Notices whose sending worker died (lease over) or whose send message never arrived."""
+    return list(session.scalars(
+        sa.select(Notice.id).where(sa.or_(
+            sa.and_(Notice.status == NoticeStatus.SENDING, Notice.claimed_at < now - lease),
+            sa.and_(Notice.status == NoticeStatus.QUEUED, Notice.queued_at < queued_before),
+        )).order_by(Notice.id)
+    ))
+
+
 def finish_notice(session: Session, notice_id: int, *, sender: str, ok: bool,
-                  reference: str | None = None, error: str | None = None) -> None:
+                  reference: str | None = None, error: str | None = None,
+                  unresolved: bool = False) -> None:
+    """Record how sending ended: sent, refused (failed) or, with ``unresolved``, no clear answer
+    after every attempt (needs reconciliation)."""
     notice = session.get(Notice, notice_id, populate_existing=True)
     if notice is None or notice.status != NoticeStatus.SENDING:
         return
     notice.sender = sender
-    notice.status = NoticeStatus.SENT if ok else NoticeStatus.FAILED
+    if ok:
+        notice.status = NoticeStatus.SENT
+    elif unresolved:
+        notice.status = NoticeStatus.NEEDS_RECONCILIATION
+    else:
+        notice.status = NoticeStatus.FAILED
     if ok:
         notice.sent_at = utcnow()
         notice.send_reference = (reference or "")[:500]
@@ -767,7 +817,8 @@ def finish_notice(session: Session, notice_id: int, *, sender: str, ok: bool,
     session.add(
         CaseEvent(
             case_id=case.id, actor=f"system:sender:{sender}",
-            action="notice_sent" if ok else "notice_failed",
+            action="notice_sent" if ok else (
+                "notice_needs_reconciliation" if unresolved else "notice_failed"),
             from_status=before.value, to_status=case.status.value,
             reason=None if ok else (error or "")[:2000],
             details={"notice_id": notice.id, "reference": reference},

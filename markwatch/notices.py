@@ -124,7 +124,70 @@ class NoticeSender(Protocol):
     name: str
 
     def send(self, notice: OutgoingNotice) -> str:
-        """Deliver the notice; return a reference. Raise on failure."""
+        """Deliver the notice; return a reference. Raise ``RejectedNotice`` when the recipient
+        refused it for good; any other exception means "no clear answer" and the notice is tried
+        again under the same idempotency key."""
+
+
+class RejectedNotice(Exception):
+    """The recipient answered and refused the notice (e.g. HTTP 400/403/422): do not retry."""
+
+
+class WebhookSender:
+    """POSTs the notice as JSON to a marketplace's (or an agent's) intake endpoint with an
+    ``Idempotency-Key`` header, the convention such endpoints use to accept a retried request
+    once. 2xx (and 409, "already received") is delivered; other 4xx are a refusal; everything
+    else (timeouts, dropped connections, 429, 5xx) is no clear answer, to be retried."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, *, timeout: float = 20.0, token: str = ""):
+        self.url = url
+        self.timeout = timeout
+        self.token = token
+
+    def send(self, notice: OutgoingNotice) -> str:
+        import base64
+        import urllib.error
+        import urllib.request
+
+        body = json.dumps({
+            "notice_id": notice.notice_id,
+            "idempotency_key": notice.idempotency_key,
+            "marketplace": notice.marketplace_code,
+            "rights_holder": notice.rights_holder_slug,
+            "html": notice.html,
+            "listings_csv": notice.csv,
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type,
+                 "body_base64": base64.b64encode(a.body).decode("ascii")}
+                for a in notice.attachments
+            ],
+        }).encode("utf-8")
+        headers = {"Content-Type": "application/json",
+                   "Idempotency-Key": notice.idempotency_key}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                answer = resp.read(64 * 1024)
+                return _reference(answer) or f"webhook:{notice.idempotency_key}"
+        except urllib.error.HTTPError as exc:
+            if exc.code == 409:
+                return f"webhook:{notice.idempotency_key}"
+            if 400 <= exc.code < 500 and exc.code not in (408, 425, 429):
+                raise RejectedNotice(f"HTTP {exc.code}: {exc.read(2000)!r}") from None
+            raise
+
+
+def _reference(answer: bytes) -> str | None:
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        return None
+    ref = data.get("reference") if isinstance(data, dict) else None
+    return str(ref)[:500] if ref else None
 
 
 class FileSender:
@@ -181,11 +244,30 @@ def use_sender(name: str | None) -> None:
 
 
 def get_sender() -> NoticeSender:
-    if _current and _current[0] in _SENDERS:
-        return _SENDERS[_current[0]]()
+    """The sender ``use_sender`` chose, else the one ``MARKWATCH_NOTICE_SENDER`` names."""
+    from markwatch.settings import get_settings
+
+    name = _current[0] if _current else get_settings().notice_sender
+    if name not in _SENDERS:
+        raise LookupError(f"no notice sender called {name!r}; known: {sorted(_SENDERS)}")
+    return _SENDERS[name]()
+
+
+def _file_sender() -> NoticeSender:
     from markwatch.settings import get_settings
 
     return FileSender(get_settings().data_dir / "outbox")
 
 
+def _webhook_sender() -> NoticeSender:
+    from markwatch.settings import get_settings
+
+    s = get_settings()
+    if not s.notice_webhook_url:
+        raise LookupError("MARKWATCH_NOTICE_SENDER=webhook needs MARKWATCH_NOTICE_WEBHOOK_URL")
+    return WebhookSender(s.notice_webhook_url)
+
+
+register_sender("file", _file_sender)
 register_sender("console", ConsoleSender)
+register_sender("webhook", _webhook_sender)

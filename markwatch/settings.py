@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     schedule_interval: float = Field(
         60.0, ge=1, le=3600, description="Seconds between two checks for due watches (beat)."
     )
+    notice_sender: str = Field(
+        "file", description="How notices are sent: file (written to <data dir>/outbox), console, "
+        "webhook, or a sender a plug-in registered."
+    )
+    notice_webhook_url: str = Field(
+        "", description="Where the webhook sender POSTs notices (with an Idempotency-Key header)."
+    )
+    notice_max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts to deliver one notice, all under its one "
+        "idempotency key, before it is left for a person to reconcile."
+    )
+    notice_lease: float = Field(
+        120.0, ge=1, description="Seconds a worker holds a notice it is sending; after that a "
+        "notice still marked sending (its worker died) is tried again under the same key."
+    )
     sweep_after: float = Field(
         600.0, ge=1, description="Seconds after which queued crawls and unmatched listings whose "
         "messages never arrived are sent again (beat's safety net for a broker that lost them)."

@@ -8,33 +8,52 @@ in embedded mode (no worker), and the Celery tasks are thin wrappers around them
 from __future__ import annotations
 
 import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 
 from db.session import transaction
+from tasks.base import GuardedTask
 
 log = logging.getLogger(__name__)
+
+#: first pause between two attempts of a notice, doubled each time (capped at 30 s)
+NOTICE_BACKOFF = 1.0
 
 Fetch = Callable[[str], int]  # url -> HTTP status (raise OSError when unreachable)
 
 
-def deliver_notice(factory: Any, notice_id: int, sender: Any = None) -> str | None:
-    """Send one queued notice. The conditional claim (queued -> sending) is committed before the
-    sender runs, so two deliveries of the task send once; the outcome is recorded after.
-    Returns the sender's reference, or None when there was nothing to send."""
+def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
+                   sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """Send one queued notice, at most once as the recipient sees it.
+
+    The claim (queued -> sending, attempts + 1) is committed before anything is sent. Every
+    attempt carries the notice's one idempotency key, so a retry after an unclear outcome (no
+    answer, a dropped connection, a 5xx) is recognised by the recipient as the same notice.
+    Attempts back off exponentially; after ``MARKWATCH_NOTICE_MAX_ATTEMPTS`` without a clear
+    answer the notice is left as "needs reconciliation" for a person, never resent under a new
+    key. A worker that dies mid-send leaves the notice "sending"; once its lease is over, the
+    sweep sends the task again and the next attempt goes out under the same key.
+    Returns the recipient's reference, or None when nothing was sent now.
+    """
     from db.enforcement import RightsDocument
     from db.models import Marketplace, RightsHolder
-    from db.review import claim_notice, finish_notice
-    from markwatch.notices import Attachment, OutgoingNotice, get_sender
+    from db.review import claim_notice, finish_notice, next_attempt
+    from markwatch.notices import Attachment, OutgoingNotice, RejectedNotice, get_sender
+    from markwatch.settings import get_settings
 
+    settings = get_settings()
     with transaction(factory) as s:
-        notice = claim_notice(s, notice_id)
+        notice = claim_notice(s, notice_id, lease=timedelta(seconds=settings.notice_lease),
+                              max_attempts=settings.notice_max_attempts)
         if notice is None:
             return None
+        attempt, held_since = notice.attempts, notice.claimed_at
         docs = [s.get(RightsDocument, i) for i in notice.document_ids]
         outgoing = OutgoingNotice(
             notice_id=notice.id,
@@ -48,17 +67,38 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None) -> str | No
             ),
         )
     sender = sender or get_sender()
-    try:
-        ref = sender.send(outgoing)
-    except Exception as exc:  # the sender's failure is recorded, never retried blindly
-        log.exception("notice %s: sender %s failed", notice_id, sender.name)
+    while True:
+        try:
+            ref = sender.send(outgoing)
+        except RejectedNotice as exc:
+            log.warning("notice %s refused by %s: %s", notice_id, sender.name, exc)
+            with transaction(factory) as s:
+                finish_notice(s, notice_id, sender=sender.name, ok=False, error=str(exc)[:2000])
+            return None
+        except Exception as exc:  # no clear answer: the same key again, after a pause
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if attempt >= settings.notice_max_attempts:
+                log.error("notice %s: no clear answer after %d attempts; needs reconciliation",
+                          notice_id, attempt)
+                with transaction(factory) as s:
+                    finish_notice(s, notice_id, sender=sender.name, ok=False, error=error,
+                                  unresolved=True)
+                return None
+            log.warning("notice %s attempt %d: %s; retrying under the same key", notice_id,
+                        attempt, error)
+            # renew the lease first, then pause: the pause stays well inside the lease
+            with transaction(factory) as s:
+                held = next_attempt(s, notice_id, held_since=held_since)
+            if held is None:
+                log.warning("notice %s: lease lost to another worker; it carries on", notice_id)
+                return None
+            attempt, held_since = held
+            sleep(min(NOTICE_BACKOFF * 2 ** (attempt - 2), settings.notice_lease / 4, 30.0))
+            continue
         with transaction(factory) as s:
-            finish_notice(s, notice_id, sender=sender.name, ok=False, error=repr(exc)[:2000])
-        return None
-    with transaction(factory) as s:
-        finish_notice(s, notice_id, sender=sender.name, ok=True, reference=ref)
-    log.info("notice %s sent by %s: %s", notice_id, sender.name, ref)
-    return ref
+            finish_notice(s, notice_id, sender=sender.name, ok=True, reference=ref)
+        log.info("notice %s sent by %s (attempt %d): %s", notice_id, sender.name, attempt, ref)
+        return ref
 
 
 def http_status(url: str, *, timeout: float = 15.0) -> int:
@@ -99,7 +139,7 @@ def recheck(factory: Any, *, fetch: Fetch = http_status, limit: int = 500) -> di
     return out
 
 
-@shared_task(name="tasks.enforcement.send_notice", bind=True, max_retries=5)
+@shared_task(name="tasks.enforcement.send_notice", bind=True, base=GuardedTask, max_retries=2)
 def send_notice(self, notice_id: int) -> str | None:
     """Send a queued notice at most once (see ``deliver_notice``). Database errors before the
     claim are retried with backoff; a notice already claimed is never sent again."""
@@ -113,7 +153,7 @@ def send_notice(self, notice_id: int) -> str | None:
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30)) from exc
 
 
-@shared_task(name="tasks.enforcement.recheck_open_cases")
+@shared_task(name="tasks.enforcement.recheck_open_cases", base=GuardedTask)
 def recheck_open_cases() -> dict[str, int]:
     """Beat: re-fetch the listings of open cases (oldest check first, 500 per run)."""
     from tasks.db import sessions

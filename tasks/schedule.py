@@ -90,16 +90,47 @@ def sweep_lost_work(s: Session, *, now: datetime, older_than: timedelta) -> tupl
     return len(runs), len(ids)
 
 
+def sweep_notices(s: Session, *, now: datetime, lease: timedelta,
+                  older_than: timedelta) -> int:
+    """Notices whose sending worker died (still "sending" after its lease), or whose send
+    message never arrived (still "queued"): send the task again. The next attempt goes out
+    under the notice's same idempotency key, or, attempts spent, ends as needs reconciliation."""
+    from db.enforcement import Notice, NoticeStatus
+    from db.review import finish_notice, stale_notices
+    from markwatch.settings import get_settings
+    from tasks.outbox import send_after_commit
+
+    max_attempts = get_settings().notice_max_attempts
+    ids = stale_notices(s, now=now, lease=lease, queued_before=now - older_than)
+    for notice_id in ids:
+        notice = s.get(Notice, notice_id)
+        if notice is not None and notice.status == NoticeStatus.SENDING and (
+            notice.attempts >= max_attempts
+        ):
+            finish_notice(s, notice_id, sender=notice.sender or "unknown", ok=False,
+                          error="the worker sending it stopped answering on the last attempt",
+                          unresolved=True)
+            continue
+        send_after_commit(s, "tasks.enforcement.send_notice", [notice_id])
+    return len(ids)
+
+
 @shared_task(name="tasks.schedule.sweep", base=GuardedTask)
 def sweep() -> dict[str, int]:
     """Beat's safety net for lost messages (see ``sweep_lost_work``)."""
     from markwatch.settings import get_settings
 
+    settings = get_settings()
+    now = datetime.now(UTC)
     with transaction(sessions()) as s:
         runs, listings = sweep_lost_work(
-            s, now=datetime.now(UTC), older_than=timedelta(seconds=get_settings().sweep_after)
+            s, now=now, older_than=timedelta(seconds=settings.sweep_after)
         )
+        notices = sweep_notices(s, now=now, lease=timedelta(seconds=settings.notice_lease),
+                                older_than=timedelta(seconds=settings.sweep_after))
     if runs or listings:
         log.warning("re-sent %d crawl runs and %d listings whose messages were lost", runs,
                     listings)
-    return {"runs": runs, "listings": listings}
+    if notices:
+        log.warning("re-sent %d notices whose sending stopped", notices)
+    return {"runs": runs, "listings": listings, "notices": notices}

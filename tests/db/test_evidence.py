@@ -128,6 +128,11 @@ def test_tampering_is_reported(store_url, tmp_path, tamper):
         "warc_missing": "WARC record unreadable",
     }[tamper]
     assert expected in text, report.problems
+    if store_url.startswith("sqlite"):
+        from tests.faults.helpers import record
+
+        record(f"10 evidence tampered: {tamper}", 1, 0, 0,
+               f"reported: {report.problems[0][:70]}")
 
 
 def test_verify_command_exit_codes(monkeypatch, tmp_path):

@@ -1,4 +1,6 @@
-"""``make faults``: run every fault test (fast and long) and print the summary table.
+"""``make faults``: run every fault test (fast and long) and print the summary table: the
+crawler's (``tests/faults``), delivery and load (``tests/reliability``) and evidence tampering
+(``tests/db/test_evidence.py``).
 
     python -m tests.faults.run [extra pytest arguments]
 
@@ -25,7 +27,8 @@ def main(argv: list[str]) -> int:
         report.touch()
         env = {**os.environ, REPORT_ENV: str(report)}
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/faults", "-m", "faults or not faults",
+            [sys.executable, "-m", "pytest", "tests/faults", "tests/reliability",
+             "tests/db/test_evidence.py", "-m", "faults or not faults",
              "-q", "-p", "no:randomly", *argv],
             env=env, cwd=REPO,
         )

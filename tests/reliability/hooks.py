@@ -47,3 +47,32 @@ def overrun(listing_ids: list[int]) -> None:
     """Match the listings for real, then hang past the task's hard time limit."""
     match_listings.run(listing_ids)
     time.sleep(60)
+
+
+class KillingWebhookSender:
+    """The production webhook sender, in a worker that dies right after a notice went out and
+    before the outcome is committed, ``MARKWATCH_TEST_KILL_AFTER_SEND`` of the time."""
+
+    name = "webhook"
+
+    def __init__(self) -> None:
+        from markwatch.notices import WebhookSender
+        from markwatch.settings import get_settings
+
+        self.inner = WebhookSender(get_settings().notice_webhook_url, timeout=5)
+        self.p = float(os.environ.get("MARKWATCH_TEST_KILL_AFTER_SEND", "0"))
+
+    def send(self, notice):  # type: ignore[no-untyped-def]
+        ref = self.inner.send(notice)
+        if random.random() < self.p:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return ref
+
+
+def _register() -> None:
+    from markwatch.notices import register_sender
+
+    register_sender("test-killing-webhook", KillingWebhookSender)
+
+
+_register()
