@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +18,7 @@ from db.review import (
     queue_notice,
     unnoticed_members,
 )
-from markwatch.notices import limit_for, neutralise_csv_cell, render_notice
+from markwatch.notices import limit_for, render_notice, write_csv
 from web.core import Ctx
 
 ALERT_EXPORT_COLUMNS = ["alert_id", "status", "score", "tier", "kind", "mark", "marketplace",
@@ -68,12 +66,7 @@ def send(ctx: Ctx, request_app: Any, notice_id: int) -> Notice:
 
 
 def csv_text(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([neutralise_csv_cell("" if r.get(c) is None else r.get(c)) for c in columns])
-    return buf.getvalue()
+    return write_csv(columns, list(rows))
 
 
 def alert_export_row(item: QueueItem) -> dict[str, Any]:

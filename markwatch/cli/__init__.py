@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import sys
@@ -322,13 +320,6 @@ def dead_letters() -> None:
 # --- the alert queue -------------------------------------------------------------------------
 
 
-def neutralise_csv_cell(value: Any) -> Any:
-    """Spreadsheet programs run cells that start with = + - @ (or tab/CR) as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
     parts = [str(r.get("detail") or r.get("check")) for r in reasons[:limit]]
     if len(reasons) > limit:
@@ -361,16 +352,16 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
             out.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
+        from markwatch.notices import write_csv
+
         cols = ["alert_id", "status", "score", "tier", "kind", "rights_holder", "mark",
                 "marketplace", "seller", "price", "currency", "title", "url", "reasons"]
-        w.writerow(cols)
+        rows_out = []
         for r in rows:
             d = r.as_dict()
             d["reasons"] = reasons_text(r.reasons, limit=99)
-            w.writerow([neutralise_csv_cell(d[c]) for c in cols])
-        out.write(buf.getvalue())
+            rows_out.append(d)
+        out.write(write_csv(cols, rows_out))
         return
     from rich.console import Console
     from rich.table import Table
