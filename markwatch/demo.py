@@ -213,7 +213,7 @@ def run_demo(
                         f"({result.progress}); worker log:\n{worker.tail()}"
                     )
                 time.sleep(0.5)
-            step("stopping the worker and the marketplaces")
+            step("stopping the workers and the marketplaces")
     finally:
         with contextlib.suppress(Exception):
             engine.dispose()

@@ -180,7 +180,8 @@ class Settings(BaseSettings):
 
     @property
     def effective_broker_url(self) -> str:
-        return self.broker_url or "filesystem://"
+        # the filesystem transport has no host; naming one keeps kombu from warning about it
+        return self.broker_url or "filesystem://localhost//"
 
     @property
     def broker_folder(self) -> Path:
