@@ -85,20 +85,29 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
     return matcher.build_index(marks, products=products, sellers=sellers, config=config)
 
 
+@dataclass(frozen=True)
+class ScreeningIndex:
+    index: matcher.MarkIndex
+    owner_of: dict[int, int]  # mark id -> rights holder id
+
+
 class IndexCache:
     """One matcher index per worker process, rebuilt only when the registry changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[str, matcher.MatcherConfig] | None = None
-        self._index: matcher.MarkIndex | None = None
+        self._index: ScreeningIndex | None = None
 
-    def get(self, session: Session, config: matcher.MatcherConfig) -> matcher.MarkIndex:
+    def get(self, session: Session, config: matcher.MatcherConfig) -> ScreeningIndex:
         key = (_fingerprint(session), config)
         with self._lock:
             if self._index is None or self._key != key:
                 log.info("building the matcher index")
-                self._index = build_index_from_store(session, config)
+                index = build_index_from_store(session, config)
+                self._index = ScreeningIndex(index, {
+                    int(m.mark_id): int(m.owner_id) for m in index.marks
+                })
                 self._key = key
             return self._index
 
@@ -150,8 +159,8 @@ def screen_listings(
     """Match the given listings and record alerts, in the caller's transaction. Listings that no
     longer exist, or whose content was already screened, are skipped (so reruns are no-ops)."""
     config = matcher_config(settings)
-    index = INDEX_CACHE.get(session, config)
-    marks_owner = dict(session.execute(sa.select(Mark.id, Mark.rights_holder_id)).all())
+    cached = INDEX_CACHE.get(session, config)
+    index, marks_owner = cached.index, cached.owner_of
     out = ScreenOutcome(alert_ids=[])
     wanted = set(listing_ids)
     rows = session.execute(
