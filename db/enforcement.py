@@ -1,7 +1,7 @@
 """Enforcement records: cases, notices, the marketplace's answers, counter-notices, the rights
 documents sent with notices, and the web app's sessions and API tokens.
 
-Every row a tenant owns carries ``rights_holder_id``, so one scoped query (``db.review.Scope``)
+Every row a tenant owns carries ``rights_holder_id``, so one scoped query (``db.tenancy.Scope``)
 is enough to keep rights holders apart. Histories (case events, listing checks) are append-only.
 """
 

@@ -40,8 +40,8 @@ class DemoLogin:
 
 def ensure_demo_users(session: sa.orm.Session, password: str = DEMO_PASSWORD) -> list[DemoLogin]:
     """An admin, a reviewer and a viewer for every rights holder (created once)."""
+    from db.accounts import create_user, find_user
     from db.models import RightsHolder
-    from db.review import create_user, find_user
 
     logins = []
     pw_hash = None

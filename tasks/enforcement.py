@@ -43,7 +43,7 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
     """
     from db.enforcement import RightsDocument
     from db.models import Marketplace, RightsHolder
-    from db.review import claim_notice, finish_notice, next_attempt
+    from db.notices import claim_notice, finish_notice, next_attempt
     from markwatch.notices import Attachment, OutgoingNotice, RejectedNotice, get_sender
     from markwatch.settings import get_settings
 
@@ -118,7 +118,7 @@ def http_status(url: str, *, timeout: float = 15.0) -> int:
 def recheck(factory: Any, *, fetch: Fetch = http_status, limit: int = 500) -> dict[str, int]:
     """Re-fetch the listings of cases whose notice went out; record whether each is still up.
     A removed listing that is up again reopens its case."""
-    from db.review import listings_to_recheck, record_check
+    from db.rechecks import listings_to_recheck, record_check
 
     with factory() as s:
         todo = listings_to_recheck(s, limit=limit)

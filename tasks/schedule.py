@@ -96,7 +96,7 @@ def sweep_notices(s: Session, *, now: datetime, lease: timedelta,
     message never arrived (still "queued"): send the task again. The next attempt goes out
     under the notice's same idempotency key, or, attempts spent, ends as needs reconciliation."""
     from db.enforcement import Notice, NoticeStatus
-    from db.review import finish_notice, stale_notices
+    from db.notices import finish_notice, stale_notices
     from markwatch.settings import get_settings
     from tasks.outbox import send_after_commit
 

@@ -14,28 +14,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from db.accounts import create_user
+from db.alert_queue import QueueFilters, queue_all, queue_page, status_counts
+from db.cases import build_cases, case_view, close_case, list_cases, seller_history
+from db.dashboard import dashboard
 from db.enforcement import CounterNotice, Notice
 from db.models import Mark, User, Watch
+from db.notices import record_answer, record_counter_notice, resolve_counter_notice
 from db.registry import add_mark, add_watch
-from db.review import (
-    DISMISS_REASONS,
-    QueueFilters,
-    build_cases,
-    case_view,
-    close_case,
-    create_user,
-    dashboard,
-    dismiss_reason_counts,
-    list_cases,
-    queue_all,
-    queue_page,
-    record_answer,
-    record_counter_notice,
-    resolve_counter_notice,
-    seller_history,
-    status_counts,
-    transition,
-)
+from db.verdicts import DISMISS_REASONS, dismiss_reason_counts, transition
 from markwatch.accounts import hash_password
 from web import services
 from web.core import MAX_ID, Admin, Reader, Reviewer, Text
@@ -358,7 +345,7 @@ def export_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut)
 def alert(ctx: Reader, alert_id: Id) -> AlertDetailOut:
-    from db.review import alert_detail
+    from db.alert_queue import alert_detail
 
     d = alert_detail(ctx.scope, alert_id)
     a, li = d.alert, d.listing
@@ -380,7 +367,7 @@ def alert(ctx: Reader, alert_id: Id) -> AlertDetailOut:
 
 def _verdict(ctx: Any, alert_id: int, action: str, reason: str | None, note: str | None) -> AlertOut:
     transition(ctx.scope, [alert_id], action, reason=reason, note=note)
-    from db.review import alert_detail
+    from db.alert_queue import alert_detail
 
     d = alert_detail(ctx.scope, alert_id)
     return AlertOut(

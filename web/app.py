@@ -20,8 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from db.registry import RegistryImportError
-from db.review import NotFound, Refused
 from db.session import engine_for, session_factory
+from db.tenancy import NotFound, Refused
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
 

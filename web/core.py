@@ -2,7 +2,7 @@
 token), permissions per role, CSRF, and the tenant scope.
 
 Routes never build their own queries on tenant rows: they get a ``Ctx`` whose ``scope`` adds the
-user's rights holder to every read and write (``db.review.Scope``).
+user's rights holder to every read and write (``db.tenancy.Scope``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, StringConstraints
 from sqlalchemy.orm import Session
 
+from db.accounts import session_user, token_user
 from db.models import Role
-from db.review import Scope, session_user, token_user
 from db.session import on_commit
+from db.tenancy import Scope
 
 SESSION_COOKIE = "mw_session"
 LOGIN_CSRF_COOKIE = "mw_login_csrf"

@@ -1,4 +1,4 @@
-"""Operations the pages and the API share, on top of ``db.review`` (always through the scope)."""
+"""Operations the pages and the API share, on top of the ``db`` review modules (tenancy, verdicts, alert_queue, cases, notices, dashboard, accounts) (always through the scope)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from db.accounts import holder
+from db.alert_queue import QueueItem
 from db.enforcement import Case, Notice
 from db.models import Mark, Marketplace
-from db.review import (
-    QueueItem,
-    Refused,
-    create_notice,
-    documents_for,
-    holder,
-    queue_notice,
-    unnoticed_members,
-)
+from db.notices import create_notice, documents_for, queue_notice, unnoticed_members
+from db.tenancy import Refused
 from markwatch.notices import limit_for, render_notice, write_csv
 from web.core import Ctx
 

@@ -16,8 +16,28 @@ from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
+from db.accounts import (
+    create_token,
+    create_user,
+    end_session,
+    find_user,
+    revoke_token,
+    start_session,
+)
+from db.alert_queue import QueueFilters, alert_detail, queue_page, snapshot_html, status_counts
+from db.cases import (
+    build_cases,
+    case_view,
+    close_case,
+    list_cases,
+    remove_from_case,
+    repeat_infringers,
+    seller_history,
+)
+from db.dashboard import dashboard
 from db.enforcement import ApiToken, Notice, RightsDocument
 from db.models import Mark, Marketplace, Role, User
+from db.notices import record_answer, record_counter_notice, resolve_counter_notice
 from db.registry import (
     RegistryImportError,
     add_mark,
@@ -27,36 +47,9 @@ from db.registry import (
     import_sellers,
     import_watches,
 )
-from db.review import (
-    DISMISS_REASONS,
-    QueueFilters,
-    Refused,
-    add_document,
-    alert_detail,
-    build_cases,
-    case_view,
-    close_case,
-    create_token,
-    create_user,
-    dashboard,
-    end_session,
-    find_user,
-    list_cases,
-    queue_page,
-    record_answer,
-    record_counter_notice,
-    registry_view,
-    remove_from_case,
-    repeat_infringers,
-    resolve_counter_notice,
-    revoke_token,
-    scoped_csv,
-    seller_history,
-    snapshot_html,
-    start_session,
-    status_counts,
-    transition,
-)
+from db.registry_view import add_document, registry_view, scoped_csv
+from db.tenancy import Refused
+from db.verdicts import DISMISS_REASONS, transition
 from markwatch.accounts import hash_password, verify_password
 from web import charts, services
 from web.app import SANDBOX_CSP, templates

@@ -50,9 +50,10 @@ def users_add(rights_holder: str, email: str, role: str, name: str, password: st
     """Create a user of a rights holder."""
     import sqlalchemy as sa
 
+    from db.accounts import create_user
     from db.models import RightsHolder
-    from db.review import Refused, create_user
     from db.session import transaction
+    from db.tenancy import Refused
     from markwatch.accounts import hash_password
     from markwatch.cli import _sessions
 

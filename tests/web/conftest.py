@@ -52,8 +52,8 @@ def login(client, email: str, password: str = PASSWORD) -> str:
 def api_token(url: str, email: str) -> str:
     import sqlalchemy as sa
 
+    from db.accounts import create_token
     from db.models import User
-    from db.review import create_token
     from db.session import make_engine, session_factory, transaction
 
     engine = make_engine(url)

@@ -12,18 +12,15 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
+from db.accounts import create_token
+from db.cases import build_cases
 from db.enforcement import Case, CounterNotice, Notice, RightsDocument
 from db.models import Alert, Listing, Mark, User
-from db.review import (
-    Scope,
-    add_document,
-    build_cases,
-    create_token,
-    record_answer,
-    record_counter_notice,
-    transition,
-)
+from db.notices import record_answer, record_counter_notice
+from db.registry_view import add_document
 from db.session import make_engine, session_factory, transaction
+from db.tenancy import Scope
+from db.verdicts import transition
 from tasks.enforcement import deliver_notice
 from tests.web.conftest import api_token, login, make_client
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from db.alert_queue import QueueFilters, queue_page, status_counts
 from db.models import Alert, Listing, Mark, Marketplace, RightsHolder
-from db.review import QueueFilters, Scope, queue_page, status_counts
 from db.session import make_engine, session_factory, transaction
+from db.tenancy import Scope
 from tests.web.factory import fill
 
 N = 100_000

@@ -1,0 +1,105 @@
+"""People: users, sign-in sessions and API tokens."""
+
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from db.enforcement import (
+    ApiToken,
+    WebSession,
+)
+from db.models import (
+    RightsHolder,
+    Role,
+    User,
+)
+from db.tenancy import Refused, Scope
+from db.types import utcnow
+
+SESSION_DAYS = 7
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(session: Session, *, rights_holder_id: int, email: str, name: str, role: str,
+                password_hash: str) -> User:
+    if find_user(session, email) is not None:
+        raise Refused("a user with this e-mail exists")
+    user = User(rights_holder_id=rights_holder_id, email=email.strip(), name=name,
+                role=Role(role), password_hash=password_hash, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def start_session(session: Session, user: User, *, now: datetime | None = None) -> tuple[str, WebSession]:
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    ws = WebSession(token_hash=token_digest(token), user_id=user.id,
+                    csrf_token=secrets.token_urlsafe(32), expires_at=now + timedelta(days=SESSION_DAYS))
+    session.add(ws)
+    session.flush()
+    return token, ws
+
+
+def session_user(session: Session, token: str, *, now: datetime | None = None) -> tuple[WebSession, User] | None:
+    now = now or utcnow()
+    row = session.execute(
+        sa.select(WebSession, User).join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    ws, user = row
+    if ws.expires_at <= now or not user.active:
+        return None
+    return ws, user
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(sa.delete(WebSession).where(WebSession.token_hash == token_digest(token)))
+
+
+def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken]:
+    raw = "mwt_" + secrets.token_urlsafe(32)
+    tok = ApiToken(rights_holder_id=user.rights_holder_id, user_id=user.id, name=name,
+                   prefix=raw[:12], token_hash=token_digest(raw))
+    session.add(tok)
+    session.flush()
+    return raw, tok
+
+
+def token_user(session: Session, raw: str) -> User | None:
+    row = session.execute(
+        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_digest(raw), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    tok, user = row
+    if not user.active or user.rights_holder_id != tok.rights_holder_id:
+        return None
+    return user
+
+
+def revoke_token(scope: Scope, token_id: int) -> None:
+    tok = scope.get(ApiToken, token_id)
+    if tok.revoked_at is None:
+        tok.revoked_at = utcnow()
+    scope.session.flush()
+
+
+def holder(session: Session, rights_holder_id: int) -> RightsHolder:
+    rh = session.get(RightsHolder, rights_holder_id)
+    assert rh is not None
+    return rh
