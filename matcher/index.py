@@ -45,6 +45,7 @@ from matcher.normalise import (
     normalise_seller,
     word_tokens,
 )
+from matcher.segment import is_common_word, word_breaks
 from matcher.types import (
     AuthorisedSeller,
     ListingText,
@@ -55,6 +56,7 @@ from matcher.types import (
 )
 
 MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
+TOKEN_CACHE_SIZE = 200_000  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
 
 
@@ -98,7 +100,7 @@ class Variant:
     vid: int
     mark_idx: int
     text: str
-    source: str  # "mark" | "alias" | "romanised"
+    source: str  # "mark" | "alias" | "romanised" | "short" (first two characters of a long alias)
     key: str  # compact folded form (Han characters kept as they are)
     words: tuple[str, ...]
     han: bool
@@ -122,6 +124,10 @@ class Hit:
     detail: str
     disguise: bool = False  # the span needed unfolding (invisible/confusable/...): score higher
     stretch: bool = False  # a typo beyond ``allowed_edits``: kept only if the listing supports it
+
+    def _replace_span(self, start: int, end: int) -> Hit:
+        return Hit(self.vid, self.check, start, end, self.base, self.detail, self.disguise,
+                   self.stretch)
 
 
 def _add(table: dict, key, value) -> None:
@@ -172,6 +178,9 @@ class MarkIndex:
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
         self._dictionary_marks: dict[int, bool] = {}
+        self._token_cache: dict[str, tuple[Hit, ...]] = {}
+        self._tok_info: dict[str, tuple[bool, str]] = {}  # word -> (common, loose form)
+        self._phrase_starts: set[str] = set()  # first words of multi-word marks and products
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
             forms = [(mark.mark, "mark")] + [(a, "alias") for a in mark.aliases]
@@ -184,6 +193,10 @@ class MarkIndex:
                     py = pinyin_of(han)
                     if all(py):
                         self._add_variant(idx, " ".join(py), "romanised", seen, origin=text)
+                    # a long transliteration is shortened to its first two characters (阿迪 for
+                    # 阿迪达斯), unless those are an ordinary word
+                    if len(han) >= 4 and not is_common_word(han[:2]):
+                        self._add_variant(idx, han[:2], "short", seen, origin=text)
         self._build_products()
         self._build_sellers(sellers)
 
@@ -222,7 +235,9 @@ class MarkIndex:
             self._key_lengths.add(len(v.loose))
         if len(v.words) > 1:
             self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
-        if len(v.words) > 1:
+        if len(v.words) > 1:  # phrases start at the first word, or a piece of it ("Ver.o Moda")
+            for w in (v.words[0], loose(v.words[0])):
+                self._phrase_starts.update(w[:i] for i in range(1, len(w) + 1))
             v.loose_words = tuple(loose(w) for w in v.words)
             for pos, w in enumerate(v.loose_words):
                 _add(self._by_word, w, (vid, pos))
@@ -250,6 +265,12 @@ class MarkIndex:
                 if len(key) >= 4 and (any(ch.isdigit() for ch in key) or not self.is_common(key)):
                     _add(self._models, key, pidx)
             name_words = word_tokens(fold(p.name))
+            if len(name_words) > 1:
+                self._phrase_starts.add(name_words[0])
+            for model in p.model_numbers:
+                parts = word_tokens(fold(model))
+                if len(parts) > 1:
+                    self._phrase_starts.add(parts[0])
             if name_words:
                 _add(self._product_names, "".join(name_words), pidx)
                 if len(name_words) > 1:
@@ -340,12 +361,35 @@ class MarkIndex:
     def find_hits(self, folded: str) -> tuple[list[Hit], list[tuple[int, str, int, int, int]], list[Token]]:
         """Hits on registered marks, and product hits (product idx, check, start, end, base)."""
         toks = tokens(folded)
-        cands = candidates(folded, toks, self.max_phrase)
+        info = self._tok_info
+        common, ltoks = [], []
+        for t in toks:
+            known = info.get(t.text)
+            if known is None:
+                known = (self.is_common(t.text), t.text if t.han else loose(t.text))
+                if len(info) >= TOKEN_CACHE_SIZE:
+                    info.clear()
+                info[t.text] = known
+            common.append(known[0])
+            ltoks.append(known[1])
+        starts = {i for i, t in enumerate(toks) if t.text in self._phrase_starts
+                  or ltoks[i] in self._phrase_starts}
+        pairs = {i for i in range(len(toks) - 1) if not (common[i] and common[i + 1])}
+        cands = candidates(folded, toks, self.max_phrase, starts, pairs)
         hits: list[Hit] = []
-        common = [self.is_common(t.text) for t in toks]
-        ltoks = [t.text if t.han else loose(t.text) for t in toks]
+        cache = self._token_cache
         for c in cands:
-            hits.extend(self._latin_hits(c, toks, common, ltoks))
+            if c.kind == "token":
+                found = cache.get(c.key)
+                if found is None:
+                    found = tuple(self._latin_hits(c, toks, common, ltoks))
+                    if len(cache) >= TOKEN_CACHE_SIZE:
+                        cache.clear()
+                    cache[c.key] = found
+                hits.extend(h if h.start == c.start else h._replace_span(c.start, c.end)
+                            for h in found)
+            else:
+                hits.extend(self._latin_hits(c, toks, common, ltoks))
         hits.extend(self._substitution_hits(toks, folded, ltoks))
         for t in toks:
             if t.han:
@@ -398,6 +442,8 @@ class MarkIndex:
             check = "split" if phrase and len(v.words) < 2 else "separators" if sep else "loose"
             out.append(Hit(vid, check, c.start, c.end, 75,
                            f'look-alike spelling of "{v.text}"', True))
+        if found:
+            return out  # a registered form itself: not a typo or fused form of another mark
         if len(key) >= 3 and not phrase and len(key) <= self._max_fuzzy_len:
             # phrases are left to word_substitution: their typos are per word
             fzs = {fuzzy_key(lk): lk for lk in lkeys}
@@ -488,10 +534,14 @@ class MarkIndex:
         if not self._by_word:
             return out
         done: set[tuple[int, int]] = set()
+        by_word = self._by_word
         for i, t in enumerate(toks):
             if t.han:
                 continue
-            for vid, pos in _get(self._by_word, ltoks[i]):
+            entry = by_word.get(ltoks[i])
+            if entry is None:
+                continue
+            for vid, pos in entry if isinstance(entry, list) else (entry,):
                 start = i - pos
                 v = self.variants[vid]
                 n = len(v.words)
@@ -520,11 +570,26 @@ class MarkIndex:
         out: list[Hit] = []
         run = t.text
         found: set[tuple[int, int]] = set()
+        breaks: frozenset[int] | None = None
+
+        def whole_word(i: int, n: int) -> bool:
+            """A short form must be a word of the run, not part of one (小米 in 小米粥)."""
+            nonlocal breaks
+            if n > 2 or len(run) == n:
+                return True
+            if breaks is None:
+                breaks = word_breaks(run)
+            return i in breaks and i + n in breaks
+
         for i in range(len(run) - 1):
             for vid in _get(self._han_bigram, run[i : i + 2]):
                 v = self.variants[vid]
-                if run.startswith(v.key, i):
+                if run.startswith(v.key, i) and whole_word(i, len(v.key)):
                     found.add((vid, i))
+                    if v.source == "short":
+                        out.append(Hit(vid, "short_form", t.start + i, t.start + i + len(v.key), 68,
+                                       f'the first characters of "{v.text}"'))
+                        continue
                     out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
                                    t.start + i, t.start + i + len(v.key), 75,
                                    f'registered Chinese form "{v.text}"'))
@@ -535,7 +600,8 @@ class MarkIndex:
             for vid in _get(self._han_py, py[i : i + 2]):
                 v = self.variants[vid]
                 n = len(v.pinyin)
-                if (vid, i) in found or py[i : i + n] != v.pinyin:
+                if ((vid, i) in found or py[i : i + n] != v.pinyin or v.source == "short"
+                        or not whole_word(i, n)):
                     continue
                 found.add((vid, i))
                 out.append(Hit(vid, "homophone", t.start + i, t.start + i + n, 70,
@@ -556,7 +622,7 @@ class MarkIndex:
                     v = self.variants[vid]
                     same_mark = any(self.variants[f[0]].mark_idx == v.mark_idx and f[1] <= i
                                     for f in found)
-                    if same_mark or v.source == "romanised":
+                    if same_mark or v.source == "romanised" or not whole_word(i, n):
                         continue
                     found.add((vid, i))
                     out.append(Hit(vid, check, t.start + i, t.start + i + n, 64,

@@ -1,8 +1,11 @@
-"""From check hits to scored, explained findings: context (Nice classes, nominative use, price,
-cue phrases, authorised sellers) and the tier.
+"""From check hits to scored, explained findings.
 
-Points (see ``BASE`` in the checks and the constants here) add up to a score of 0..100; every
-addition is a ``Reason`` a reviewer can read.
+For each mark found in a listing: how the words around it use it (``matcher.usage``), the
+listing's category against the mark's Nice classes, counterfeit cue phrases, the price against
+the rights holder's retail price, authorised sellers. These decide the finding's kind (only
+trademark and product findings alert; referential, ordinary-word, other-class and authorised
+uses never do) and its features, which ``matcher.calibration`` turns into the score: the chance
+that a reviewer confirms it. Every step leaves a ``Reason`` a reviewer can read.
 """
 
 from __future__ import annotations
@@ -26,16 +29,7 @@ from matcher.normalise import (
 from matcher.types import Kind, ListingText, MarkRecord, Match, Reason
 from matcher.usage import TextView, Usage, usage_of
 
-DISGUISE_POINTS = 5  # the seller went out of their way to hide the mark: that shows intent
-CLASS_POINTS = 10
-OTHER_CLASS_POINTS = -25
-NOMINATIVE_POINTS = -25
-CUE_POINTS = 15
-PRICE_POINTS = 10
-WITH_MARK_POINTS = 10  # a product name or model number next to the mark itself
-LEADING_POINTS = 5
-ABUSE_POINTS = 10
-GENERIC_POINTS = -30
+DISGUISE_POINTS = 5  # ranks a disguised hit above a plain one when choosing a mark's best hit
 
 #: checks that name a disguise of the mark (the seller unfolded nothing by accident)
 DISGUISES = frozenset({"invisible", "compatibility", "diacritic", "confusable", "leetspeak",
@@ -142,6 +136,7 @@ class _Context:
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
         self._cues = None
         self._view: TextView | None = None
+        self._usage: dict[tuple[int, int], Usage] = {}
 
     @property
     def cues(self):
@@ -158,8 +153,12 @@ class _Context:
                                   [(c.start, c.end) for c in self.cues])
         return self._view
 
-    def usage(self, start: int, end: int, mark: MarkRecord) -> Usage:
-        return usage_of(self.index, self.view, start, end, compact(fold(mark.mark)))
+    def usage(self, start: int, end: int) -> Usage:
+        """How the words around [start, end) use it (the same for every mark found there)."""
+        found = self._usage.get((start, end))
+        if found is None:
+            found = self._usage[(start, end)] = usage_of(self.index, self.view, start, end)
+        return found
 
 
 def _fashion_goods(ctx: _Context, mark: MarkRecord) -> bool:
@@ -178,7 +177,7 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             product_id: str | None = None, disguised: bool = False,
             product_with_mark: bool = False) -> Match | None:
     index, listing = ctx.index, ctx.listing
-    usage = ctx.usage(start, end, mark)
+    usage = ctx.usage(start, end)
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
@@ -193,26 +192,27 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             referential = True
             kind = Kind.NOMINATIVE
             reasons.append(Reason("nominative", f'"{usage.referential}" ({usage.how}): the mark names '
-                                  "the product this fits", usage.referential, NOMINATIVE_POINTS))
+                                  "the product this fits", usage.referential, 0))
     if usage.leading and kind is not Kind.NOMINATIVE:
         reasons.append(Reason("leading", "the mark opens the title, where sellers put the brand",
-                              None, LEADING_POINTS))
+                              None, 0))
     if usage.abuse:
         reasons.append(Reason("brand_abuse", f'"{usage.abuse}" next to the mark: used as a keyword',
-                              usage.abuse, ABUSE_POINTS))
+                              usage.abuse, 0))
     # a dictionary-word mark used as that word
-    if (dictionary and kind is Kind.TRADEMARK and not usage.leading and not brand_signal
-            and not usage.referential and not _han_context(ctx, start)):
+    if (dictionary and kind is Kind.TRADEMARK and not brand_signal and not usage.referential
+            and not _han_context(ctx, start) and (usage.describes or not usage.leading)):
         kind = Kind.GENERIC
-        reasons.append(Reason("generic", "an ordinary word here: it does not open the title and "
-                              "nothing marks it as a brand", None, GENERIC_POINTS))
+        why = (f'followed by "{usage.describes}": it describes the goods' if usage.describes else
+               "it does not open the title and nothing marks it as a brand")
+        reasons.append(Reason("generic", f"an ordinary word here: {why}", usage.describes, 0))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
         if overlap:
             reasons.append(Reason("nice_class", f"category {listing.category!r} is in class "
                                   f"{', '.join(map(str, sorted(overlap)))} where the mark is registered",
-                                  listing.category, CLASS_POINTS))
+                                  listing.category, 0))
         elif (mark.famous and not dictionary and not ctx.classes <= _expressive_classes()):
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
                                   f"(category {listing.category!r})", listing.category, 0))
@@ -226,17 +226,17 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             reasons.append(Reason("other_class", f"category {listing.category!r} (classes "
                                   f"{', '.join(map(str, sorted(ctx.classes)))}) is outside the mark's "
                                   f"classes {', '.join(map(str, sorted(mark.nice_classes)))}",
-                                  listing.category, OTHER_CLASS_POINTS))
+                                  listing.category, 0))
     # counterfeit cue phrases
     if cues:
         reasons.append(Reason("cue_phrase", "counterfeit cue: " + ", ".join(sorted({c.phrase for c in cues})),
-                              ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, CUE_POINTS))
+                              ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, 0))
     # price far below retail for a new item (an accessory's price says nothing of the product's)
     if ctx.price_usd is not None and retail_usd and _is_new(listing) and not usage.referential:
         ratio = ctx.price_usd / retail_usd
         if ratio < index.config.low_price_ratio:
             reasons.append(Reason("price", f"price {listing.price} {listing.currency} is {ratio:.0%} of "
-                                  "retail", str(listing.price), PRICE_POINTS))
+                                  "retail", str(listing.price), 0))
     del referential
     # authorised sellers come last and override everything
     why = index.authorised(mark, listing)
@@ -377,7 +377,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
                  "product_word": "word of the product name"}[check]
         reasons = [Reason(check, f'{label} of "{p.name}": {span!r}', span, base)]
         if midx in best:
-            reasons.append(Reason("with_mark", "the mark is in the same listing", None, WITH_MARK_POINTS))
+            reasons.append(Reason("with_mark", "the mark is in the same listing", None, 0))
         # "compatible with Voltaris PowerCell": the phrase stands before the mark, not the product
         nom_at = start
         for h in [best[midx], *others.get(midx, [])] if midx in best else []:

@@ -99,6 +99,7 @@ class Usage:
     how: str | None = None  # "phrase before", "word after", "accessory"
     abuse: str | None = None  # a brand-abuse word ("style", "like")
     marked: str | None = None  # "®" / "™" / "brand" right after the mark
+    describes: str | None = None  # the word after it shows it describes the goods ("colour")
 
 
 class TextView:
@@ -260,19 +261,27 @@ def clause(view: TextView, first: int, last: int) -> tuple[int, int]:
     return a, b
 
 
+@cache
+def _accessories_by_first_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for p in _phrases("accessory_nouns.txt"):
+        out.setdefault(p[0], []).append(p)
+    return {w: tuple(sorted(ps, key=len, reverse=True)) for w, ps in out.items()}
+
+
 def accessory_noun(view: TextView, a: int, b: int) -> tuple[str, int] | None:
     """An accessory or part noun among tokens a..b ("car mat", "back panel", "lcd"), and where."""
-    nouns = _phrases("accessory_nouns.txt")
+    table = _accessories_by_first_word()
     words = view.words
-    for p in nouns:
-        k = len(p)
-        for s in range(a, b - k + 2):
-            if tuple(words[s : s + k]) == p and not any(view.toks[x].han for x in range(s, s + k)):
+    for s in range(a, b + 1):
+        for p in table.get(words[s], ()):
+            k = len(p)
+            if s + k <= b + 1 and tuple(words[s : s + k]) == p:
                 return " ".join(p), s
     return None
 
 
-def referential_accessory(index, view: TextView, first: int, last: int, mark_key: str) -> str | None:
+def referential_accessory(index, view: TextView, first: int, last: int) -> str | None:
     """The title sells an accessory or part, someone else's brand or a description opens it,
     and the mark names the product it fits: right after a fitting part ("Car Mat Honda Jazz"),
     or with a model after it, or behind another brand."""
@@ -284,8 +293,7 @@ def referential_accessory(index, view: TextView, first: int, last: int, mark_key
     if at + len(noun.split()) == first and noun in _words("fitting_nouns.txt"):
         return noun
     fc = view.first_content()
-    other_brand_first = (fc < first and not view.toks[fc].han
-                         and not index.is_word(view.words[fc]) and view.words[fc] != mark_key)
+    other_brand_first = fc < first and not view.toks[fc].han and not index.is_word(view.words[fc])
     model_next = any(is_model(view.words[j]) or not index.is_word(view.words[j])
                      for j in range(last + 1, min(len(view.toks), last + 3))
                      if not view.toks[j].han and view.toks[j].start < view.title_end
@@ -318,7 +326,7 @@ def marked_as_brand(view: TextView, end: int) -> str | None:
     return None
 
 
-def usage_of(index, view: TextView, start: int, end: int, mark_key: str) -> Usage:
+def usage_of(index, view: TextView, start: int, end: int) -> Usage:
     """Read the use of the mark found at [start, end) of the folded text."""
     first, last = view.token_range(start, end)
     if first < 0:
@@ -335,12 +343,14 @@ def usage_of(index, view: TextView, start: int, end: int, mark_key: str) -> Usag
         ref = referential_after(index, view, last, end)
         how = "word after" if ref else None
     if ref is None and not lead:
-        ref = referential_accessory(index, view, first, last, mark_key)
+        ref = referential_accessory(index, view, first, last)
         how = "accessory" if ref else None
+    nxt = view.words[last + 1] if last + 1 < len(view.toks) and not view.broken(last) else None
     return Usage(
         leading=lead,
         referential=ref,
         how=how,
         abuse=abuse_cue(view, first, last),
         marked=marked_as_brand(view, end),
+        describes=nxt if nxt in _words("descriptor_heads.txt") else None,
     )
