@@ -76,7 +76,7 @@ def test_domains_file(tmp_path):
 
 
 def test_listings_or_domains_not_both(tmp_path):
-    args = _files(tmp_path) + ["--domains", str(tmp_path / "listings.jsonl")]
+    args = [*_files(tmp_path), "--domains", str(tmp_path / "listings.jsonl")]
     result = CliRunner().invoke(match, args)
     assert result.exit_code == 2
     assert "exactly one of --listings and --domains" in result.output
