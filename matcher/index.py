@@ -300,11 +300,12 @@ class MarkIndex:
 
     # ----- matching -----
 
-    def match(self, listing: ListingText) -> list[Match]:
-        """Every finding for one listing (alertable or not), best first."""
+    def match(self, listing: ListingText, *, alertable_only: bool = False) -> list[Match]:
+        """Every finding for one listing (alertable or not; with ``alertable_only``, only those
+        that can become alerts, which is cheaper), best first."""
         from matcher.scoring import score_listing
 
-        return score_listing(self, listing)
+        return score_listing(self, listing, alertable_only)
 
     def match_domain(self, host: str) -> list[Match]:
         """Findings for a host name or domain label: combosquats and typosquats of the marks."""
@@ -312,9 +313,10 @@ class MarkIndex:
 
         return match_domain(self, host)
 
-    def match_many(self, listings: Iterable[ListingText]) -> Iterator[tuple[ListingText, list[Match]]]:
+    def match_many(self, listings: Iterable[ListingText], *, alertable_only: bool = False
+                   ) -> Iterator[tuple[ListingText, list[Match]]]:
         for listing in listings:
-            yield listing, self.match(listing)
+            yield listing, self.match(listing, alertable_only=alertable_only)
 
     def is_word(self, word: str) -> bool:
         """An ordinary dictionary word."""
