@@ -182,9 +182,9 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
-    if ctx.alertable_only and (index.authorised(mark, listing) or _other_class_hard(
-            ctx, mark, dictionary, brand_signal)):
-        return None  # never an alert, whatever else is found: no need to explain it
+    if ctx.alertable_only and _never_alerts(ctx, mark, midx, kind, start, end, disguised,
+                                            product_with_mark):
+        return None
     # referential (nominative / compatibility) use
     referential = False
     if usage.referential:
@@ -304,6 +304,23 @@ def _nearest(index: MarkIndex, hits: list[Hit]) -> list[Hit]:
             or h.base + (DISGUISE_POINTS if h.disguise else 0) >= best[(h.start, h.end)]]
 
 
+def _never_alerts(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, start: int, end: int,
+                  disguised: bool, product_with_mark: bool) -> bool:
+    """Whatever else the listing says, this finding cannot become an alert: an authorised seller,
+    a bare use outside the mark's classes, or a dictionary-word mark used as a word (or named by
+    an allowed referential use). Cheap tests only; the pipeline then skips explaining it."""
+    index = ctx.index
+    usage = ctx.usage(start, end)
+    dictionary = index.is_dictionary_mark(midx)
+    brand_signal = bool(disguised or ctx.cues or usage.abuse or usage.marked or product_with_mark)
+    return bool(
+        index.authorised(mark, ctx.listing)
+        or _other_class_hard(ctx, mark, dictionary, brand_signal)
+        or (dictionary and kind is Kind.TRADEMARK and not brand_signal
+            and (usage.describes or not usage.leading) and not _han_context(ctx, start)
+            and not _fashion_goods(ctx, mark)))
+
+
 def _other_class_hard(ctx: _Context, mark: MarkRecord, dictionary: bool, brand_signal: bool) -> bool:
     """The listing's goods are outside the mark's classes and that settles it: a bare use is
     another meaning or another company's mark (unless the mark is famous); a disguise, a cue
@@ -337,6 +354,16 @@ def _han_context(ctx: _Context, start: int) -> bool:
 
 def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
+
+
+def _is_disguised(ctx: _Context, hit: Hit) -> bool:
+    """The hit needed unfolding a disguise (what ``_main_reason`` will name)."""
+    if hit.check in ("loose", "separators", "split"):
+        return True
+    if hit.check not in ("exact", "fused"):
+        return False
+    span = ctx.spans.span(hit.start, hit.end)
+    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
 
 
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
@@ -383,6 +410,9 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
     results: list[Match] = []
     for midx, hit in best.items():
         mark = index.marks[midx]
+        if alertable_only and _never_alerts(ctx, mark, midx, Kind.TRADEMARK, hit.start, hit.end,
+                                            _is_disguised(ctx, hit), midx in product_marks):
+            continue
         main, extra = _main_reason(ctx, hit)
         reasons = [main, *extra]
         for o in {o.check: o for o in others.get(midx, [])}.values():
