@@ -26,7 +26,7 @@ class Token(NamedTuple):
     text: str
     start: int
     end: int
-    han: bool
+    run: bool  # a run of a script written without spaces (Han, Thai, kana), searched as a string
 
 
 class Candidate(NamedTuple):
@@ -41,7 +41,7 @@ class Candidate(NamedTuple):
 
 
 def tokens(folded: str) -> list[Token]:
-    return [Token(m.group(0), m.start(), m.end(), m.lastgroup == "han") for m in TOKEN_RE.finditer(folded)]
+    return [Token(m.group(0), m.start(), m.end(), m.lastgroup == "run") for m in TOKEN_RE.finditer(folded)]
 
 
 def _gap(folded: str, a: Token, b: Token) -> str:
@@ -60,14 +60,14 @@ def candidates(folded: str, toks: list[Token], max_phrase: int,
     punct = any(ch in folded for ch in PUNCT_LETTERS)
     gaps = [folded[toks[i].end : toks[i + 1].start] for i in range(n - 1)]
     for i, t in enumerate(toks):
-        if t.han:
+        if t.run:
             continue
         append(Candidate(t.text, t.start, t.end, "token", 1, i))
         # words joined across tight punctuation: "n-i-k-e", "kes.trel", "paypal-merchant"
         key = t.text
         for j in range(i + 1, min(n, i + MAX_JOIN)):
             gap = gaps[j - 1]
-            if gap == " " or not gap or len(gap) > 2 or toks[j].han or not all(ch in TIGHT_PUNCT for ch in gap):
+            if gap == " " or not gap or len(gap) > 2 or toks[j].run or not all(ch in TIGHT_PUNCT for ch in gap):
                 break
             key += toks[j].text
             append(Candidate(key, t.start, toks[j].end, "joined", j - i + 1, i))
@@ -83,18 +83,18 @@ def candidates(folded: str, toks: list[Token], max_phrase: int,
         key = t.text
         for j in range(i + 1, min(n, i + longest)):
             gap = gaps[j - 1]
-            if toks[j].han or len(gap) > 3 or (gap != " " and any(ch.isalnum() for ch in gap)):
+            if toks[j].run or len(gap) > 3 or (gap != " " and any(ch.isalnum() for ch in gap)):
                 break
             key += toks[j].text
             append(Candidate(key, t.start, toks[j].end, "phrase", j - i + 1, i))
     # runs of spaced single letters: "g u c c i", "l.v.", "k e s t r e l"
     i = 0
     while i < n:
-        if toks[i].han or len(toks[i].text) != 1:
+        if toks[i].run or len(toks[i].text) != 1:
             i += 1
             continue
         j = i
-        while (j + 1 < n and not toks[j + 1].han and len(toks[j + 1].text) == 1
+        while (j + 1 < n and not toks[j + 1].run and len(toks[j + 1].text) == 1
                and 0 < len(_gap(folded, toks[j], toks[j + 1])) <= 3
                and not any(ch.isalnum() for ch in _gap(folded, toks[j], toks[j + 1]))):
             j += 1
@@ -122,7 +122,7 @@ def _punct_letter_joins(folded: str, toks: list[Token], i: int) -> list[Candidat
     for j in range(i + 1, min(len(toks), i + MAX_JOIN)):
         prev, cur = toks[j - 1], toks[j]
         gap = _gap(folded, prev, cur)
-        if cur.han or len(gap) != 1 or gap not in PUNCT_LETTERS:
+        if cur.run or len(gap) != 1 or gap not in PUNCT_LETTERS:
             break
         key += PUNCT_LETTERS[gap] + cur.text
         used = True

@@ -1,8 +1,11 @@
-"""Counterfeit cue phrases ("replica", "1:1", "AAA", "高仿"...), found by spaCy rule components.
+"""Counterfeit cue phrases ("replica", "1:1", "AAA", "KW super", "高仿", "งานก๊อป"...).
 
-Blank pipelines only (no trained model): an English tokenizer with a ``PhraseMatcher`` on lower
-case for Latin phrases, and the Chinese blank pipeline (character segmentation) with its own
-``PhraseMatcher`` for Chinese phrases. The phrases are in ``data/cue_phrases.txt``.
+Latin phrases are found by a spaCy rule component: a blank English pipeline (no trained model)
+and a ``PhraseMatcher`` on lower case, so "1:1" and "first copy" match as token sequences. Phrases
+in scripts written without spaces (Chinese, Thai, Japanese) are found as strings in the text,
+which is what a character-segmented pipeline would do, without its cost. The phrases and their
+sources are in ``data/cue_phrases.txt``; texts and phrases are compared folded ("hàng nhái" is
+found as "hang nhai").
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from matcher.data_files import cue_phrases
-from matcher.normalise import HAN_RE, fold
+from matcher.normalise import RUN_RE, fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,34 +31,34 @@ class CueFinder:
         from spacy.matcher import PhraseMatcher
 
         self._en = spacy.blank("en")
-        self._zh = spacy.blank("zh")  # default segmenter: one token per character
-        # a cheap superset test first: a phrase can only match if its first word is a substring
-        self._first_words = sorted({fold(p).split()[0] for p, k in cue_phrases() if k != "han"}
-                                   | {fold(p) for p, k in cue_phrases() if k == "han"}, key=len)
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
-        self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
+        self._runs: list[str] = []
+        latin_first: set[str] = set()
         for phrase, kind in cue_phrases():
-            folded = fold(phrase)  # texts are folded: "hàng nhái" is found as "hang nhai"
-            if kind == "han":
-                self._zh_matcher.add("CUE", [self._zh.make_doc(folded)])
+            folded = fold(phrase)
+            if kind == "run":
+                self._runs.append(folded)
             else:
                 self._en_matcher.add("CUE", [self._en.make_doc(folded)])
+                latin_first.add(folded.split()[0])
+        # a cheap superset test first: a Latin phrase can only match if its first word is there
+        self._first_words = sorted(latin_first, key=len)
 
     def find(self, text: str) -> list[Cue]:
         """Cue phrases in ``text`` (already bounded and folded), in order of appearance."""
         found: list[Cue] = []
         low = text.casefold()
-        if not any(w in low for w in self._first_words):
-            return found
-        doc = self._en.make_doc(text)
-        for _, start, end in self._en_matcher(doc):
-            sp = doc[start:end]
-            found.append(Cue(sp.text.lower(), sp.text, sp.start_char, sp.end_char))
-        if HAN_RE.search(text):
-            zdoc = self._zh.make_doc(text)
-            for _, start, end in self._zh_matcher(zdoc):
-                sp = zdoc[start:end]
-                found.append(Cue(sp.text, sp.text, sp.start_char, sp.end_char))
+        if any(w in low for w in self._first_words):
+            doc = self._en.make_doc(text)
+            for _, start, end in self._en_matcher(doc):
+                sp = doc[start:end]
+                found.append(Cue(sp.text.lower(), sp.text, sp.start_char, sp.end_char))
+        if RUN_RE.search(text):
+            for phrase in self._runs:
+                at = text.find(phrase)
+                if at >= 0:
+                    found.append(Cue(phrase, phrase, at, at + len(phrase)))
+        found.sort(key=lambda c: c.start)
         return found
 
 

@@ -97,12 +97,15 @@ def category_classes() -> dict[str, frozenset[int]]:
 
 @cache
 def cue_phrases() -> tuple[tuple[str, str], ...]:
-    """Counterfeit cue phrases: (phrase, kind) with kind "phrase" (word sequence) or "han"."""
+    """Counterfeit cue phrases: (phrase, kind) with kind "phrase" (a word sequence) or "run" (in a
+    script written without spaces: found as a string)."""
     out = []
     for line in _lines("cue_phrases.txt"):
         phrase = line.split("\t")[0].strip()
         out.append(phrase)
-    return tuple((p, "han" if any("\u4e00" <= ch <= "\u9fff" for ch in p) else "phrase") for p in out)
+    from matcher.normalise import RUN_RE  # the table module imports this one
+
+    return tuple((p, "run" if RUN_RE.search(p) else "phrase") for p in out)
 
 
 @cache

@@ -151,7 +151,7 @@ def match_domain(index: MarkIndex, host: str) -> list[Match]:
         for vid in {*_lookup(index, index._by_key, form), *_lookup(index, index._by_loose, lform),
                     *_lookup(index, index._by_loose, loose(raw))}:
             v = index.variants[vid]
-            if v.han:
+            if v.run:
                 continue
             if raw == label or (len(segs) == 1 and raw == segs[0]):
                 found(vid, EXACT_POINTS, Reason("exact", f'the domain is "{v.text}" itself', form,
@@ -247,7 +247,7 @@ def _typos(index: MarkIndex, core: str):
                 continue
             seen.add(vid)
             v = index.variants[vid]
-            if v.han:
+            if v.run:
                 continue
             dist = typo_distance(v, core, fz, raw_limit=False)
             if dist is not None and (0 < dist <= allowed_edits(len(v.key)) or (dist == 0 and core != v.loose)):

@@ -41,6 +41,7 @@ from matcher.normalise import (
     fuzzy_key,
     has_digraph,
     is_han,
+    is_run_char,
     loose,
     normalise_seller,
     word_tokens,
@@ -104,7 +105,7 @@ class Variant:
     source: str  # "mark" | "alias" | "romanised" | "short" (first two characters of a long alias)
     key: str  # compact folded form (Han characters kept as they are)
     words: tuple[str, ...]
-    han: bool
+    run: bool  # written in a script without spaces (Han, Thai, kana): found by substring search
     loose: str = ""
     fz: str = ""
     phon: str = ""
@@ -213,11 +214,11 @@ class MarkIndex:
             return
         seen.add((key, multi))
         vid = len(self.variants)
-        han = any(is_han(ch) for ch in key)
-        v = Variant(vid, idx, origin or text, source, key, tuple(word_tokens(folded)), han)
+        run = any(is_run_char(ch) for ch in key)
+        v = Variant(vid, idx, origin or text, source, key, tuple(word_tokens(folded)), run)
         self.variants.append(v)
-        if han:
-            if len(key) < 2 or not all(is_han(ch) for ch in key):
+        if run:
+            if len(key) < 2 or not all(is_run_char(ch) for ch in key):
                 _add(self._by_key, key, vid)
                 return
             _add(self._han_bigram, key[:2], vid)
@@ -286,7 +287,7 @@ class MarkIndex:
                     mark_words.update(word_tokens(fold(form)))
             for w in name_words:
                 if (len(w) >= 5 and w not in mark_words and w not in self._words
-                        and not w.isdigit() and not all(is_han(ch) for ch in w)):
+                        and not w.isdigit() and not all(is_run_char(ch) for ch in w)):
                     _add(self._product_words, w, pidx)
             if midx is not None and p.retail_price is not None and p.currency in fx:
                 usd = float(p.retail_price) / fx[p.currency]
@@ -371,7 +372,7 @@ class MarkIndex:
         for t in toks:
             known = info.get(t.text)
             if known is None:
-                known = (self.is_common(t.text), t.text if t.han else loose(t.text))
+                known = (self.is_common(t.text), t.text if t.run else loose(t.text))
                 if len(info) >= TOKEN_CACHE_SIZE:
                     info.clear()
                 info[t.text] = known
@@ -397,7 +398,7 @@ class MarkIndex:
                 hits.extend(self._latin_hits(c, toks, common, ltoks))
         hits.extend(self._substitution_hits(toks, folded, ltoks))
         for t in toks:
-            if t.han:
+            if t.run:
                 hits.extend(self._han_hits(t))
         products = self._product_hits(cands, toks, common)
         return hits, products, toks
@@ -541,7 +542,7 @@ class MarkIndex:
         done: set[tuple[int, int]] = set()
         by_word = self._by_word
         for i, t in enumerate(toks):
-            if t.han:
+            if t.run:
                 continue
             entry = by_word.get(ltoks[i])
             if entry is None or (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS):
@@ -558,7 +559,7 @@ class MarkIndex:
                 if len(diff) != 1:
                     continue
                 window = toks[start : start + n]
-                if any(w.han for w in window) or any(
+                if any(w.run for w in window) or any(
                     len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
                     for a, b in itertools.pairwise(window)
                 ):
@@ -619,7 +620,7 @@ class MarkIndex:
                 if not all(syl):
                     break
                 s = "".join(syl)
-                vids = [x for x in _get(self._by_key, s) if not self.variants[x].han]
+                vids = [x for x in _get(self._by_key, s) if not self.variants[x].run]
                 check = "transliteration"
                 if not vids and len(s) >= 4:
                     vids = [x for x in _get(self._by_phon, jellyfish.metaphone(s))

@@ -32,14 +32,30 @@ MAX_TITLE_CHARS = 1_000
 MAX_DESCRIPTION_CHARS = 5_000
 
 _HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-# A word is a run of letters/digits (plus "$" and "@", which leetspeak uses as letters) that
-# are not Han; a Han run is kept whole (Chinese is written without spaces).
-TOKEN_RE = re.compile(rf"(?P<han>[{_HAN_RANGES}]+)|(?P<word>(?:[^\W_{_HAN_RANGES}]|[$@])+)")
+# Scripts written without spaces between words: Han, Thai, Lao, Hiragana and Katakana (with the
+# Katakana prolonged sound mark). Their combining vowel and tone marks belong to the letters.
+_RUN_RANGES = _HAN_RANGES + "\u0e01-\u0e4e\u0e81-\u0ece\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff"
+# A word is a run of letters/digits (plus "$" and "@", which leetspeak uses as letters) outside
+# those scripts; a run of them is kept whole and searched as a string (``matcher.segment`` finds
+# its word boundaries where a short form needs them).
+TOKEN_RE = re.compile(rf"(?P<run>[{_RUN_RANGES}]+)|(?P<word>(?:[^\W_{_RUN_RANGES}]|[$@])+)")
 HAN_RE = re.compile(rf"[{_HAN_RANGES}]")
+RUN_RE = re.compile(rf"[{_RUN_RANGES}]")
+THAI_RE = re.compile(r"[\u0e01-\u0e4e]")
+KANA_RE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff]")
+# combining marks that are diacritics over Latin, Greek and Cyrillic letters (dropped by ``fold``);
+# the vowel and tone marks of Thai and other scripts are letters and stay
+_DIACRITIC_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+                              "\u3099\u309a]")
 
 
 def is_han(ch: str) -> bool:
     return HAN_RE.match(ch) is not None
+
+
+def is_run_char(ch: str) -> bool:
+    """A character of a script written without spaces (Han, Thai, Lao, kana)."""
+    return RUN_RE.match(ch) is not None
 
 
 def _strip_marks(s: str) -> str:
@@ -72,7 +88,7 @@ def _fold_char_once(cp: int) -> str | None:
     if cat == "Cf":  # format characters that are not default-ignorable (e.g. U+0600)
         return None
     if cat in ("Mn", "Me"):  # a combining mark on its own: diacritics are dropped
-        return None
+        return None if _DIACRITIC_MARKS.match(ch) or not is_run_char(ch) else ch
     s = unicodedata.normalize("NFKC", ch).casefold()
     if s.isascii():
         return s
@@ -279,7 +295,7 @@ def describe_span(span: str) -> Disguises:
         if base != ch and base.isascii():
             diacritic = True
             continue
-        if unicodedata.combining(ch):
+        if unicodedata.combining(ch) and _DIACRITIC_MARKS.match(ch):
             diacritic = True
             continue
         if ch.isalpha() and not is_han(ch) and not unicodedata.name(ch, "").startswith("LATIN"):

@@ -18,7 +18,7 @@ def reference_word_checks(index: MarkIndex, word: str) -> set[tuple[int, str]]:
     """(variant id, check) for a single folded word, by brute force over every registered form."""
     out: set[tuple[int, str]] = set()
     found: set[int] = set()
-    latin = [v for v in index.variants if not v.han]
+    latin = [v for v in index.variants if not v.run]
     for v in latin:
         if v.key == word and not (v.source == "romanised" and index.is_word(word)):
             out.add((v.vid, "exact"))

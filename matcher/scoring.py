@@ -19,8 +19,8 @@ from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
 from matcher.normalise import (
     FOLD_TABLE,
-    HAN_RE,
     MAX_TITLE_CHARS,
+    RUN_RE,
     bound,
     compact,
     describe_span,
@@ -347,9 +347,10 @@ def _supports(ctx: _Context, midx: int) -> bool:
 
 
 def _han_context(ctx: _Context, start: int) -> bool:
-    """The mark stands in Chinese text: a Latin word there is a name, not an English word."""
+    """The mark stands in Chinese, Thai or Japanese text: a Latin word there is a name, not an
+    English word."""
     window = ctx.folded[max(0, start - 6) : start + 12]
-    return sum(1 for ch in window if HAN_RE.match(ch)) >= 2
+    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2
 
 
 def _hit_points(hit: Hit) -> int:

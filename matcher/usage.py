@@ -28,7 +28,7 @@ from functools import cache, cached_property
 
 from matcher.candidates import Token
 from matcher.data_files import _lines, nominative_phrases
-from matcher.normalise import HAN_RE, fold
+from matcher.normalise import RUN_RE, fold
 
 MAX_CHAIN = 14  # tokens walked back from the mark through a list of devices
 MAX_AFTER = 5  # tokens walked forward from the mark through its model numbers
@@ -53,13 +53,13 @@ def _phrases(name: str) -> tuple[tuple[str, ...], ...]:
 
 @cache
 def _before_phrases() -> tuple[tuple[str, ...], ...]:
-    latin = {tuple(p.split()) for p in nominative_phrases() if not HAN_RE.match(p[:1])}
+    latin = {tuple(p.split()) for p in nominative_phrases() if not RUN_RE.match(p[:1])}
     return tuple(sorted(latin, key=len, reverse=True))
 
 
 @cache
 def _han_before() -> tuple[str, ...]:
-    return tuple(p for p in nominative_phrases() if HAN_RE.match(p[:1]))
+    return tuple(p for p in nominative_phrases() if RUN_RE.match(p[:1]))
 
 
 @cache
@@ -187,7 +187,7 @@ def referential_before(index, view: TextView, first: int) -> str | None:
             if j - k + 1 >= 0 and tuple(view.words[j - k + 1 : j + 1]) == p:
                 return " ".join(p)
         w = view.words[j]
-        if view.toks[j].han or not _list_item(index, w):
+        if view.toks[j].run or not _list_item(index, w):
             return None
         j -= 1
         steps += 1
@@ -211,18 +211,18 @@ def referential_after(index, view: TextView, last: int, end: int) -> str | None:
     after = view.folded[end : end + 40]
     # Chinese: within the same run, up to 4 characters of product noun in between
     nxt = view.toks[last + 1] if last + 1 < len(view.toks) else None
-    if nxt is not None and nxt.han and nxt.start == end:
+    if nxt is not None and nxt.run and nxt.start == end:
         for phrase in post:
-            if HAN_RE.match(phrase[:1]) and phrase in nxt.text[: 4 + len(phrase)]:
+            if RUN_RE.match(phrase[:1]) and phrase in nxt.text[: 4 + len(phrase)]:
                 return phrase
-    if view.toks[last].han and not after[:1].isspace():
+    if view.toks[last].run and not after[:1].isspace():
         run = after.split(" ", 1)[0]
         for phrase in post:
-            if HAN_RE.match(phrase[:1]) and phrase in run[: 4 + len(phrase)]:
+            if RUN_RE.match(phrase[:1]) and phrase in run[: 4 + len(phrase)]:
                 return phrase
     dictionary_words = 0
     for j in range(last + 1, min(len(view.toks), last + 1 + MAX_AFTER)):
-        if view.broken(j - 1) or view.toks[j].han:
+        if view.broken(j - 1) or view.toks[j].run:
             return None
         w = view.words[j]
         if w in post:
@@ -280,10 +280,10 @@ def referential_accessory(index, view: TextView, first: int, last: int) -> str |
     if at + len(noun.split()) == first and noun in _words("fitting_nouns.txt"):
         return noun
     fc = view.first_content()
-    other_brand_first = fc < first and not view.toks[fc].han and not index.is_word(view.words[fc])
+    other_brand_first = fc < first and not view.toks[fc].run and not index.is_word(view.words[fc])
     model_next = any(is_model(view.words[j]) or not index.is_word(view.words[j])
                      for j in range(last + 1, min(len(view.toks), last + 3))
-                     if not view.toks[j].han and view.toks[j].start < view.title_end
+                     if not view.toks[j].run and view.toks[j].start < view.title_end
                      and view.words[j] not in _words("accessory_nouns.txt"))
     if other_brand_first or model_next:
         return noun
@@ -300,7 +300,7 @@ def abuse_cue(view: TextView, first: int, last: int) -> str | None:
         k = len(p)
         if tuple(view.words[last + 1 : last + 1 + k]) == p:
             return " ".join(p)
-        if HAN_RE.match(p[0][:1]) and last + 1 < len(view.toks) and view.words[last + 1].startswith(p[0]):
+        if RUN_RE.match(p[0][:1]) and last + 1 < len(view.toks) and view.words[last + 1].startswith(p[0]):
             return p[0]
     return None
 
