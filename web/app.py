@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from db.registry import RegistryImportError
-from db.session import engine_for, session_factory
+from db.session import engine_for, read_only_engine, session_factory
 from db.tenancy import NotFound, Refused
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.sessions = session_factory(engine_for(settings.effective_database_url))
+    engine = engine_for(settings.effective_database_url)
+    app.state.sessions = session_factory(engine)
+    app.state.read_sessions = session_factory(read_only_engine(engine))
     app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
     app.state.secure_cookies = settings.env == "production"
 
@@ -163,7 +165,7 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: answers even when threads are busy
         return {"status": "ok"}
 
     return app

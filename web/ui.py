@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
@@ -474,7 +475,9 @@ async def registry_import(
         raise RegistryImportError("upload", [(0, "not UTF-8 text")]) from None
     if "\x00" in text:
         raise RegistryImportError("upload", [(0, "file contains NUL bytes; not a CSV text file")])
-    result = IMPORTERS[kind](ctx.session, io.StringIO(scoped_csv(text, ctx.holder_slug)))
+    # the import writes to the store: in the thread pool, never on the event loop
+    result = await run_in_threadpool(
+        IMPORTERS[kind], ctx.session, io.StringIO(scoped_csv(text, ctx.holder_slug)))
     return _ok(kind, result)
 
 
@@ -490,7 +493,8 @@ async def registry_document(
         raise Refused("a document is 1 byte to 10 MB")
     name = (file.filename or "document").replace("\x00", "")[-200:]
     ctype = (file.content_type or "application/octet-stream")[:100]
-    add_document(ctx.scope, title=title, filename=name, content_type=ctype, body=body, mark_id=mark_id)
+    await run_in_threadpool(lambda: add_document(ctx.scope, title=title, filename=name,
+                                                 content_type=ctype, body=body, mark_id=mark_id))
     return _ok("document", title)
 
 
