@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         "INFO", description="Log level for the CLI, workers and crawls."
     )
 
+    # web app
+    web_max_body: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body (bytes) the web app reads; a "
+        "larger one is refused with 413 before it is read, and before authentication."
+    )
+    web_max_upload: int = Field(
+        11 * 1024 * 1024, ge=1024, description="Largest multipart upload (bytes): registry CSV "
+        "imports and rights documents (each file at most 10 MB)."
+    )
+
     # crawling
     crawl_delay: float = Field(
         2.0, ge=0, description="Seconds between two requests to the same marketplace host."

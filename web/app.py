@@ -24,6 +24,7 @@ from db.session import engine_for, read_only_engine, session_factory
 from db.tenancy import NotFound, Refused
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
+from web.limits import BodyLimitMiddleware
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -98,6 +99,10 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
     app.state.read_sessions = session_factory(read_only_engine(engine))
     app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
     app.state.secure_cookies = settings.env == "production"
+
+    # outermost of our layers: bodies are bounded before routing, authentication or parsing
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.web_max_body,
+                       max_upload=settings.web_max_upload)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
