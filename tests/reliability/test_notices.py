@@ -113,6 +113,8 @@ def test_notices_are_sent_at_most_once(pg_url, redis_url, tmp_path):
         pg_url, redis_url, tmp_path,
         MARKWATCH_NOTICE_SENDER="test-killing-webhook",
         MARKWATCH_NOTICE_WEBHOOK_URL=endpoint.url,
+        # the webhook goes through the SSRF guard: this loopback endpoint is let through by name
+        MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=endpoint.url.split("/")[2],
         MARKWATCH_NOTICE_LEASE="3", MARKWATCH_SWEEP_AFTER="3",
         MARKWATCH_SCHEDULE_INTERVAL="1", MARKWATCH_NOTICE_MAX_ATTEMPTS="5",
     )
