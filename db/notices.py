@@ -117,7 +117,8 @@ def create_notice(
 
 
 def queue_notice(scope: Scope, notice_id: int) -> Notice:
-    """Ask for a notice to be sent. Only a draft can be: a notice is sent at most once."""
+    """Ask for a notice to be sent: a draft, or a queued one whose send never started (asked
+    again). Any other state is refused: a notice is sent at most once."""
     notice = scope.get(Notice, notice_id)
     res = scope.session.execute(
         sa.update(Notice)
@@ -125,12 +126,17 @@ def queue_notice(scope: Scope, notice_id: int) -> Notice:
         .values(status=NoticeStatus.QUEUED, queued_by=scope.actor, queued_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    action = "notice_queued"
     if res.rowcount != 1:
         scope.session.refresh(notice)
-        raise Refused(f"the notice is {notice.status.value}; a notice is sent once")
+        if notice.status != NoticeStatus.QUEUED:
+            raise Refused(f"the notice is {notice.status.value}; a notice is sent once")
+        # queued, but its send never started (a lost message; in embedded mode a sending thread
+        # that died before its claim): ask again. The claim still lets one attempt through.
+        action = "notice_requeued"
     scope.session.refresh(notice)
     case = scope.get(Case, notice.case_id)
-    case_event(scope, case, "notice_queued", notice_id=notice.id)
+    case_event(scope, case, action, notice_id=notice.id)
     scope.session.flush()
     return notice
 

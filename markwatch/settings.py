@@ -90,6 +90,22 @@ class Settings(BaseSettings):
         "imports and rights documents (each file at most 10 MB)."
     )
 
+    login_free_attempts: int = Field(
+        5, ge=1, le=100, description="Failed sign-ins to one account before it is locked; each "
+        "further failure doubles the lock (MARKWATCH_LOGIN_LOCKOUT_BASE, ..._MAX)."
+    )
+    login_address_free_attempts: int = Field(
+        30, ge=1, le=10_000, description="Failed sign-ins from one client address (any accounts) "
+        "before the address is locked the same way."
+    )
+    login_lockout_base: float = Field(
+        1.0, gt=0, le=3600, description="Seconds of the first sign-in lock, doubled by each "
+        "further failure."
+    )
+    login_lockout_max: float = Field(
+        900.0, gt=0, le=86_400, description="Longest sign-in lock, seconds."
+    )
+
     # crawling
     crawl_delay: float = Field(
         2.0, ge=0, description="Seconds between two requests to the same marketplace host."

@@ -9,6 +9,7 @@ captured pages of listings are served on their own under ``sandbox; default-src 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,21 @@ def make_dispatch(settings: Settings, sessions: Any) -> Any:
             from tasks.enforcement import deliver_notice
 
             def run() -> None:
-                try:
-                    deliver_notice(sessions, notice_id)
-                except Exception:
-                    log.exception("sending notice %s failed", notice_id)
+                from sqlalchemy.exc import OperationalError
+
+                for attempt in range(5):  # a busy store ("database is locked"): try again
+                    try:
+                        deliver_notice(sessions, notice_id)
+                        return
+                    except OperationalError:
+                        log.warning("sending notice %s: store busy (try %d)", notice_id,
+                                    attempt + 1, exc_info=True)
+                        time.sleep(2 ** attempt)
+                    except Exception:
+                        log.exception("sending notice %s failed", notice_id)
+                        return
+                log.error("notice %s stays queued: the store stayed busy; send it again",
+                          notice_id)
 
             pool.submit(run)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import math
 import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -21,7 +22,6 @@ from db.accounts import (
     create_token,
     create_user,
     end_session,
-    find_user,
     revoke_token,
     start_session,
 )
@@ -51,7 +51,7 @@ from db.registry import (
 from db.registry_view import add_document, registry_view, scoped_csv
 from db.tenancy import Refused
 from db.verdicts import DISMISS_REASONS, transition
-from markwatch.accounts import hash_password, verify_password
+from markwatch.accounts import hash_password, sign_in
 from web import charts, services
 from web.app import SANDBOX_CSP, templates
 from web.core import (
@@ -89,9 +89,10 @@ def back(url: str, default: str) -> RedirectResponse:
 # --- sign in and out ---------------------------------------------------------------------------
 
 
-def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _login_page(request: Request, error: str | None = None, status: int = 200,
+                **extra: Any) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    resp = page(request, "login.html", None, status, csrf=token, error=error)
+    resp = page(request, "login.html", None, status, csrf=token, error=error, **extra)
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
                     secure=request.app.state.secure_cookies)
     return resp
@@ -109,15 +110,25 @@ def login(
     email: Annotated[Text(254), Form()],  # type: ignore[valid-type]
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    holder: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
         return _login_page(request, "Your sign-in form expired; please try again.", 403)
-    user = find_user(s, email)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
+    result = sign_in(s, email, password, address=request.client.host if request.client else "-",
+                     holder=holder or None)
+    if result.wait:
+        wait = math.ceil(result.wait)
+        resp = _login_page(request, f"Too many failed sign-ins; try again in {wait} s.", 429)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    if result.choices:
+        return _login_page(request, "This e-mail has accounts at several rights holders: choose "
+                           "one and enter your password again.", 200, email=email,
+                           holders=result.choices)
+    if result.user is None:
         return _login_page(request, "Wrong e-mail or password.", 400)
-    token, _ws = start_session(s, user)
+    token, _ws = start_session(s, result.user)
     resp = RedirectResponse("/alerts", status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                     secure=request.app.state.secure_cookies, max_age=7 * 86400)
