@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,11 +36,28 @@ def limit_for(marketplace_code: str) -> int:
     return NOTICE_LIMITS.get(marketplace_code, DEFAULT_LIMIT)
 
 
+#: what a spreadsheet program reads as the start of a formula (or a DDE call)
+_FORMULA_START = frozenset("=+-@|")
+
+
 def neutralise_csv_cell(value: Any) -> Any:
-    """Spreadsheet programs run cells that start with = + - @ (or tab/CR) as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Spreadsheet programs run cells that start with = + - @ as formulas, also after leading
+    spaces, tabs or line breaks (which they trim) and in full-width or small forms (＝ ﹦ ＋ －
+    ＠, which they fold). Such a cell, and any cell starting with a control character, gets a
+    leading apostrophe, which makes it text."""
+    if not isinstance(value, str) or not value:
+        return value
+    if unicodedata.category(value[0]).startswith("C"):
         return "'" + value
-    return value
+    folded = unicodedata.normalize("NFKC", value)
+    first = next((ch for ch in folded if not _is_blank(ch)), "")
+    return "'" + value if first in _FORMULA_START else value
+
+
+def _is_blank(ch: str) -> bool:
+    """Whitespace, separators (no-break and ideographic spaces) and format/control characters
+    (a byte-order mark): what may stand before a formula and be trimmed."""
+    return ch.isspace() or unicodedata.category(ch)[0] in ("C", "Z")
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
