@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         None, description="Directory for the WARC copies of every capture. Empty: "
         "<data dir>/evidence. Shared storage when workers run on several machines."
     )
+    evidence_signing_key: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs evidence checkpoints; created on "
+        "first use. Keep it outside the database and its backups. Empty: "
+        "<data dir>/keys/evidence-ed25519.pem."
+    )
+    evidence_checkpoint_log: Path | None = Field(
+        None, description="Append-only log of signed evidence checkpoints. Empty: "
+        "<evidence dir>/checkpoints.jsonl. Put it where the database's administrators cannot "
+        "rewrite it."
+    )
+    evidence_checkpoint_interval: float = Field(
+        3600.0, ge=10, description="Seconds between two evidence checkpoints (beat)."
+    )
     broker_url: str = Field(
         "",
         description="Celery broker URL, e.g. redis://127.0.0.1:6379/0. Empty: a filesystem "
@@ -203,6 +216,16 @@ class Settings(BaseSettings):
     @property
     def effective_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.data_dir / "evidence").expanduser().resolve()
+
+    @property
+    def effective_signing_key(self) -> Path:
+        return (self.evidence_signing_key or self.data_dir / "keys" / "evidence-ed25519.pem"
+                ).expanduser().resolve()
+
+    @property
+    def effective_checkpoint_log(self) -> Path:
+        return (self.evidence_checkpoint_log or self.effective_evidence_dir / "checkpoints.jsonl"
+                ).expanduser().resolve()
 
     @property
     def effective_broker_url(self) -> str:

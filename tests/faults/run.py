@@ -1,6 +1,7 @@
 """``make faults``: run every fault test (fast and long) and print the summary table: the
-crawler's (``tests/faults``), delivery and load (``tests/reliability``) and evidence tampering
-(``tests/db/test_evidence.py``).
+crawler's and the outbound fetches' (``tests/faults``), delivery and load (``tests/reliability``),
+evidence tampering (``tests/db/test_evidence.py``, ``tests/db/test_checkpoints.py``) and the web
+app under concurrent requests (``tests/web/test_concurrency.py``).
 
     python -m tests.faults.run [extra pytest arguments]
 
@@ -33,7 +34,8 @@ def main(argv: list[str]) -> int:
         env = {**os.environ, REPORT_ENV: str(report)}
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "tests/faults", "tests/reliability",
-             "tests/db/test_evidence.py", "-m", "faults or not faults",
+             "tests/db/test_evidence.py", "tests/db/test_checkpoints.py",
+             "tests/web/test_concurrency.py", "-m", "faults or not faults",
              "-q", "-p", "no:randomly", *argv],
             env=env, cwd=REPO,
         )
