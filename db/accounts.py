@@ -4,6 +4,7 @@
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -84,7 +85,17 @@ def end_session(session: Session, token: str) -> None:
     session.execute(sa.delete(WebSession).where(WebSession.token_hash == token_digest(token)))
 
 
-def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken]:
+class Person(Protocol):
+    """Who a token is for: a ``User`` row or the web layer's plain copy of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def rights_holder_id(self) -> int: ...
+
+
+def create_token(session: Session, user: Person, name: str) -> tuple[str, ApiToken]:
     raw = "mwt_" + secrets.token_urlsafe(32)
     tok = ApiToken(rights_holder_id=user.rights_holder_id, user_id=user.id, name=name,
                    prefix=raw[:12], token_hash=token_digest(raw))

@@ -31,6 +31,7 @@ from db.models import (
     Listing,
     Mark,
 )
+from db.session import rowcount
 from db.tenancy import Refused, Scope
 from db.types import utcnow
 
@@ -127,7 +128,7 @@ def queue_notice(scope: Scope, notice_id: int) -> Notice:
         .execution_options(synchronize_session=False)
     )
     action = "notice_queued"
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         scope.session.refresh(notice)
         if notice.status != NoticeStatus.QUEUED:
             raise Refused(f"the notice is {notice.status.value}; a notice is sent once")
@@ -161,7 +162,7 @@ def claim_notice(session: Session, notice_id: int, *, now: datetime | None = Non
         .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         return None
     return session.get(Notice, notice_id, populate_existing=True)
 
@@ -178,7 +179,7 @@ def next_attempt(session: Session, notice_id: int, *, held_since: datetime,
         .values(attempts=Notice.attempts + 1, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         return None
     notice = session.get(Notice, notice_id, populate_existing=True)
     assert notice is not None

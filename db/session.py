@@ -11,7 +11,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -82,6 +82,11 @@ def read_only_engine(engine: sa.Engine) -> sa.Engine:
     if engine.dialect.name == "postgresql":
         return engine.execution_options(**{READ_ONLY: True}, postgresql_readonly=True)
     return engine.execution_options(**{READ_ONLY: True})
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (``Session.execute`` types its result loosely)."""
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def on_commit(session: Session, fn: Callable[[], Any]) -> None:

@@ -52,6 +52,7 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
         if notice is None:
             return None
         attempt, held_since = notice.attempts, notice.claimed_at
+        assert held_since is not None  # set by the claim
         docs = [s.get(RightsDocument, i) for i in notice.document_ids]
         outgoing = OutgoingNotice(
             notice_id=notice.id,

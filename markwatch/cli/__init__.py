@@ -404,10 +404,11 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
     from rich.text import Text
 
     table = Table(title=f"Alert queue ({len(rows)} alerts)", show_lines=False, expand=True)
-    for col, kw in [("score", {"justify": "right"}), ("tier", {}), ("mark", {}),
-                    ("market", {}), ("seller", {"max_width": 22}),
-                    ("price", {"justify": "right"}), ("title", {"ratio": 3}),
-                    ("reasons", {"ratio": 3})]:
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("score", {"justify": "right"}), ("tier", {}), ("mark", {}), ("market", {}),
+        ("seller", {"max_width": 22}), ("price", {"justify": "right"}), ("title", {"ratio": 3}),
+        ("reasons", {"ratio": 3})]
+    for col, kw in columns:
         table.add_column(col, overflow="fold", **kw)
     for r in rows:
         price = f"{r.price} {r.currency or ''}".strip() if r.price is not None else "-"
