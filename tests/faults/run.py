@@ -1,7 +1,7 @@
 """``make faults``: run every fault test (fast and long) and print the summary table: the
 crawler's and the outbound fetches' (``tests/faults``), delivery and load (``tests/reliability``),
 evidence tampering (``tests/db/test_evidence.py``, ``tests/db/test_checkpoints.py``) and the web
-app under concurrent requests (``tests/web/test_concurrency.py``).
+app under attack (``tests/web/test_concurrency.py``, ``test_limits.py``, ``test_attacks.py``).
 
     python -m tests.faults.run [extra pytest arguments]
 
@@ -35,7 +35,8 @@ def main(argv: list[str]) -> int:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "tests/faults", "tests/reliability",
              "tests/db/test_evidence.py", "tests/db/test_checkpoints.py",
-             "tests/web/test_concurrency.py", "-m", "faults or not faults",
+             "tests/web/test_concurrency.py", "tests/web/test_limits.py",
+             "tests/web/test_attacks.py", "-m", "faults or not faults",
              "-q", "-p", "no:randomly", *argv],
             env=env, cwd=REPO,
         )

@@ -84,5 +84,10 @@ def test_unauthenticated_bodies_do_not_grow_the_server(live_server: LiveServer) 
     for t in threads:
         t.join(120)
     grown = _rss_mb(live_server.proc.pid) - before
+    from tests.faults.helpers import record
+
+    record("13 oversized bodies refused unread", len(threads), None, None,
+           f"{len(threads)} x 60 MB without credentials: {sorted(statuses)}; server grew "
+           f"{grown:.1f} MB")
     assert statuses and set(statuses) <= {413, 400}, statuses
     assert grown < 40, f"the server grew by {grown:.0f} MB for 240 MB of refused bodies"
