@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo test typecheck lint lock eval bench load services clean
+.PHONY: help install install-test demo test typecheck lint lock eval calibrate bench load services clean
 # exact versions of every dependency, resolved from pyproject.toml by `make lock`
 LOCK      := requirements.lock
 TEST_LOCK := requirements-test.lock
@@ -54,8 +54,11 @@ lock: $(BIN)/python ## Pin every dependency of pyproject.toml to exact versions 
 lint: install-test ## ruff
 	$(BIN)/ruff check .
 
-eval: install ## Precision and recall of the matcher on the labelled evaluation set
+eval: install ## Matcher precision, recall and score reliability on the held part of the real-titles set (and our own set)
 	$(BIN)/python -m matcher.evaluate
+
+calibrate: install-test ## Refit the score calibration on the dev part of the real-titles set
+	$(BIN)/python -m matcher.calibrate
 
 bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_matcher.py

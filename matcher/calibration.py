@@ -49,7 +49,7 @@ CHECK_FAMILY = {
     "invisible": "disguised", "compatibility": "disguised", "diacritic": "disguised",
     "confusable": "disguised", "leetspeak": "disguised", "lookalike": "disguised",
     "separators": "disguised", "split": "disguised", "loose": "disguised",
-    "homophone": "near", "word_substitution": "near",
+    "homophone": "near", "word_substitution": "near", "short_form": "near",
     "phonetic": "far", "transliteration": "far", "product_word": "far",
     "combosquat": "combosquat", "typosquat": "typosquat",
 }

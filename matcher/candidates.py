@@ -48,32 +48,45 @@ def _gap(folded: str, a: Token, b: Token) -> str:
     return folded[a.end : b.start]
 
 
-def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidate]:
+def candidates(folded: str, toks: list[Token], max_phrase: int,
+               phrase_starts: set[int] | None = None, pair_starts: set[int] | None = None
+               ) -> list[Candidate]:
+    """Candidates of one folded text. Phrases of space-separated words start only at the tokens
+    in ``phrase_starts`` (words that begin a registered multi-word form) and, two words long, at
+    those in ``pair_starts`` (a one-word mark split by a space); ``None`` allows every token."""
     out: list[Candidate] = []
+    append = out.append
     n = len(toks)
+    punct = any(ch in folded for ch in PUNCT_LETTERS)
+    gaps = [folded[toks[i].end : toks[i + 1].start] for i in range(n - 1)]
     for i, t in enumerate(toks):
         if t.han:
             continue
-        out.append(Candidate(t.text, t.start, t.end, "token", 1, i))
+        append(Candidate(t.text, t.start, t.end, "token", 1, i))
         # words joined across tight punctuation: "n-i-k-e", "kes.trel", "paypal-merchant"
         key = t.text
         for j in range(i + 1, min(n, i + MAX_JOIN)):
-            prev, cur = toks[j - 1], toks[j]
-            gap = _gap(folded, prev, cur)
-            if cur.han or not gap or len(gap) > 2 or not all(ch in TIGHT_PUNCT for ch in gap):
+            gap = gaps[j - 1]
+            if gap == " " or not gap or len(gap) > 2 or toks[j].han or not all(ch in TIGHT_PUNCT for ch in gap):
                 break
-            key += cur.text
-            out.append(Candidate(key, t.start, cur.end, "joined", j - i + 1, i))
-        out.extend(_punct_letter_joins(folded, toks, i))
+            key += toks[j].text
+            append(Candidate(key, t.start, toks[j].end, "joined", j - i + 1, i))
+        if punct:
+            out.extend(_punct_letter_joins(folded, toks, i))
         # phrases of space-separated words, for multi-word marks and product names
+        if phrase_starts is None or i in phrase_starts:
+            longest = max_phrase
+        elif pair_starts is None or i in pair_starts:
+            longest = 2
+        else:
+            continue
         key = t.text
-        for j in range(i + 1, min(n, i + max_phrase) if max_phrase > 1 else 0):
-            prev, cur = toks[j - 1], toks[j]
-            gap = _gap(folded, prev, cur)
-            if cur.han or len(gap) > 3 or any(ch.isalnum() for ch in gap):
+        for j in range(i + 1, min(n, i + longest)):
+            gap = gaps[j - 1]
+            if toks[j].han or len(gap) > 3 or (gap != " " and any(ch.isalnum() for ch in gap)):
                 break
-            key += cur.text
-            out.append(Candidate(key, t.start, cur.end, "phrase", j - i + 1, i))
+            key += toks[j].text
+            append(Candidate(key, t.start, toks[j].end, "phrase", j - i + 1, i))
     # runs of spaced single letters: "g u c c i", "l.v.", "k e s t r e l"
     i = 0
     while i < n:

@@ -40,7 +40,8 @@ MIN_AFFIX = 2
 COMBO_POINTS = 80
 EXACT_POINTS = 85
 TYPO_POINTS = 72
-FAMILY = {"exact": "registered", "combosquat": "combosquat", "typosquat": "typosquat"}
+FAMILY = {"exact": "registered", "separators": "disguised", "combosquat": "combosquat",
+          "typosquat": "typosquat"}
 
 
 @cache
@@ -155,6 +156,9 @@ def match_domain(index: MarkIndex, host: str) -> list[Match]:
             if raw == label or (len(segs) == 1 and raw == segs[0]):
                 found(vid, EXACT_POINTS, Reason("exact", f'the domain is "{v.text}" itself', form,
                                                 EXACT_POINTS))
+            elif raw == joined and len(segs) > 1:
+                found(vid, EXACT_POINTS, Reason("separators", f'the domain is "{v.text}" cut by '
+                                                f'separators: "{label}"', label, EXACT_POINTS))
             else:
                 found(vid, COMBO_POINTS, Reason("combosquat", f'"{v.text}" as a word of the domain '
                                                 f'"{label}"', form, COMBO_POINTS))
@@ -163,8 +167,9 @@ def match_domain(index: MarkIndex, host: str) -> list[Match]:
             v = index.variants[vid]
             dictionary = index.is_dictionary_mark(v.mark_idx)
             head, tail = form[:start], form[end:]
-            if _covered(index, form, start, end):
-                continue
+            affixed = _segmentable(index, head, True) and _segmentable(index, tail, True)
+            if not affixed and _covered(index, form, start, end):
+                continue  # "googled|rive" does not hide "google|drive": affix words win
             short = len(v.key) <= 4
             if head and tail:
                 if (dictionary or short or len(v.key) < 7) and not (

@@ -45,6 +45,7 @@ from matcher.normalise import (
     normalise_seller,
     word_tokens,
 )
+from matcher.segment import is_common_word, word_breaks
 from matcher.types import (
     AuthorisedSeller,
     ListingText,
@@ -55,6 +56,8 @@ from matcher.types import (
 )
 
 MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
+TOKEN_CACHE_SIZE = 200_000
+MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
 
 
@@ -98,7 +101,7 @@ class Variant:
     vid: int
     mark_idx: int
     text: str
-    source: str  # "mark" | "alias" | "romanised"
+    source: str  # "mark" | "alias" | "romanised" | "short" (first two characters of a long alias)
     key: str  # compact folded form (Han characters kept as they are)
     words: tuple[str, ...]
     han: bool
@@ -108,6 +111,7 @@ class Variant:
     pinyin: tuple[str, ...] = ()
     loose_words: tuple[str, ...] = ()
     fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
+    loose2: str = ""  # loose form with letter pairs read one by one
 
 
 @dataclass(slots=True)
@@ -122,6 +126,10 @@ class Hit:
     detail: str
     disguise: bool = False  # the span needed unfolding (invisible/confusable/...): score higher
     stretch: bool = False  # a typo beyond ``allowed_edits``: kept only if the listing supports it
+
+    def _replace_span(self, start: int, end: int) -> Hit:
+        return Hit(self.vid, self.check, start, end, self.base, self.detail, self.disguise,
+                   self.stretch)
 
 
 def _add(table: dict, key, value) -> None:
@@ -172,6 +180,9 @@ class MarkIndex:
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
         self._dictionary_marks: dict[int, bool] = {}
+        self._token_cache: dict[str, tuple[Hit, ...]] = {}
+        self._tok_info: dict[str, tuple[bool, str]] = {}  # word -> (common, loose form)
+        self._phrase_starts: set[str] = set()  # first words of multi-word marks and products
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
             forms = [(mark.mark, "mark")] + [(a, "alias") for a in mark.aliases]
@@ -184,6 +195,10 @@ class MarkIndex:
                     py = pinyin_of(han)
                     if all(py):
                         self._add_variant(idx, " ".join(py), "romanised", seen, origin=text)
+                    # a long transliteration is shortened to its first two characters (阿迪 for
+                    # 阿迪达斯), unless those are an ordinary word
+                    if len(han) >= 4 and not is_common_word(han[:2]):
+                        self._add_variant(idx, han[:2], "short", seen, origin=text)
         self._build_products()
         self._build_sellers(sellers)
 
@@ -216,13 +231,16 @@ class MarkIndex:
         _add(self._by_loose, v.loose, vid)
         if has_digraph(key):  # "cl" in the mark may also be read as "c" + "l"
             _add(self._by_loose, loose(key, digraphs=False), vid)
-            v.fz2 = fuzzy_key(loose(key, digraphs=False))
+            v.loose2 = loose(key, digraphs=False)
+            v.fz2 = fuzzy_key(v.loose2)
         self._key_lengths.add(len(key))
         if len(v.loose) != len(key):
             self._key_lengths.add(len(v.loose))
         if len(v.words) > 1:
             self.max_phrase = max(self.max_phrase, min(len(v.words), MAX_PHRASE))
-        if len(v.words) > 1:
+        if len(v.words) > 1:  # phrases start at the first word, or a piece of it ("Ver.o Moda")
+            for w in (v.words[0], loose(v.words[0])):
+                self._phrase_starts.update(w[:i] for i in range(1, len(w) + 1))
             v.loose_words = tuple(loose(w) for w in v.words)
             for pos, w in enumerate(v.loose_words):
                 _add(self._by_word, w, (vid, pos))
@@ -250,6 +268,12 @@ class MarkIndex:
                 if len(key) >= 4 and (any(ch.isdigit() for ch in key) or not self.is_common(key)):
                     _add(self._models, key, pidx)
             name_words = word_tokens(fold(p.name))
+            if len(name_words) > 1:
+                self._phrase_starts.add(name_words[0])
+            for model in p.model_numbers:
+                parts = word_tokens(fold(model))
+                if len(parts) > 1:
+                    self._phrase_starts.add(parts[0])
             if name_words:
                 _add(self._product_names, "".join(name_words), pidx)
                 if len(name_words) > 1:
@@ -279,11 +303,12 @@ class MarkIndex:
 
     # ----- matching -----
 
-    def match(self, listing: ListingText) -> list[Match]:
-        """Every finding for one listing (alertable or not), best first."""
+    def match(self, listing: ListingText, *, alertable_only: bool = False) -> list[Match]:
+        """Every finding for one listing (alertable or not; with ``alertable_only``, only those
+        that can become alerts, which is cheaper), best first."""
         from matcher.scoring import score_listing
 
-        return score_listing(self, listing)
+        return score_listing(self, listing, alertable_only)
 
     def match_domain(self, host: str) -> list[Match]:
         """Findings for a host name or domain label: combosquats and typosquats of the marks."""
@@ -291,9 +316,10 @@ class MarkIndex:
 
         return match_domain(self, host)
 
-    def match_many(self, listings: Iterable[ListingText]) -> Iterator[tuple[ListingText, list[Match]]]:
+    def match_many(self, listings: Iterable[ListingText], *, alertable_only: bool = False
+                   ) -> Iterator[tuple[ListingText, list[Match]]]:
         for listing in listings:
-            yield listing, self.match(listing)
+            yield listing, self.match(listing, alertable_only=alertable_only)
 
     def is_word(self, word: str) -> bool:
         """An ordinary dictionary word."""
@@ -340,12 +366,35 @@ class MarkIndex:
     def find_hits(self, folded: str) -> tuple[list[Hit], list[tuple[int, str, int, int, int]], list[Token]]:
         """Hits on registered marks, and product hits (product idx, check, start, end, base)."""
         toks = tokens(folded)
-        cands = candidates(folded, toks, self.max_phrase)
+        info = self._tok_info
+        common, ltoks = [], []
+        for t in toks:
+            known = info.get(t.text)
+            if known is None:
+                known = (self.is_common(t.text), t.text if t.han else loose(t.text))
+                if len(info) >= TOKEN_CACHE_SIZE:
+                    info.clear()
+                info[t.text] = known
+            common.append(known[0])
+            ltoks.append(known[1])
+        starts = {i for i, t in enumerate(toks) if t.text in self._phrase_starts
+                  or ltoks[i] in self._phrase_starts}
+        pairs = {i for i in range(len(toks) - 1) if not (common[i] and common[i + 1])}
+        cands = candidates(folded, toks, self.max_phrase, starts, pairs)
         hits: list[Hit] = []
-        common = [self.is_common(t.text) for t in toks]
-        ltoks = [t.text if t.han else loose(t.text) for t in toks]
+        cache = self._token_cache
         for c in cands:
-            hits.extend(self._latin_hits(c, toks, common, ltoks))
+            if c.kind == "token":
+                found = cache.get(c.key)
+                if found is None:
+                    found = tuple(self._latin_hits(c, toks, common, ltoks))
+                    if len(cache) >= TOKEN_CACHE_SIZE:
+                        cache.clear()
+                    cache[c.key] = found
+                hits.extend(h if h.start == c.start else h._replace_span(c.start, c.end)
+                            for h in found)
+            else:
+                hits.extend(self._latin_hits(c, toks, common, ltoks))
         hits.extend(self._substitution_hits(toks, folded, ltoks))
         for t in toks:
             if t.han:
@@ -398,6 +447,8 @@ class MarkIndex:
             check = "split" if phrase and len(v.words) < 2 else "separators" if sep else "loose"
             out.append(Hit(vid, check, c.start, c.end, 75,
                            f'look-alike spelling of "{v.text}"', True))
+        if found:
+            return out  # a registered form itself: not a typo or fused form of another mark
         if len(key) >= 3 and not phrase and len(key) <= self._max_fuzzy_len:
             # phrases are left to word_substitution: their typos are per word
             fzs = {fuzzy_key(lk): lk for lk in lkeys}
@@ -488,24 +539,29 @@ class MarkIndex:
         if not self._by_word:
             return out
         done: set[tuple[int, int]] = set()
+        by_word = self._by_word
         for i, t in enumerate(toks):
             if t.han:
                 continue
-            for vid, pos in _get(self._by_word, ltoks[i]):
+            entry = by_word.get(ltoks[i])
+            if entry is None or (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS):
+                continue  # a word in that many marks anchors nothing (and would cost per mark)
+            for vid, pos in entry if isinstance(entry, list) else (entry,):
                 start = i - pos
                 v = self.variants[vid]
                 n = len(v.words)
                 if start < 0 or start + n > len(toks) or (vid, start) in done:
                     continue
                 done.add((vid, start))
+                # one word differs, the others stand as registered (cheapest test first)
+                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
+                if len(diff) != 1:
+                    continue
                 window = toks[start : start + n]
                 if any(w.han for w in window) or any(
                     len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
                     for a, b in itertools.pairwise(window)
                 ):
-                    continue
-                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
-                if len(diff) != 1:
                     continue
                 j = diff[0]
                 got, want = window[j].text, v.words[j]
@@ -520,11 +576,26 @@ class MarkIndex:
         out: list[Hit] = []
         run = t.text
         found: set[tuple[int, int]] = set()
+        breaks: frozenset[int] | None = None
+
+        def whole_word(i: int, n: int) -> bool:
+            """A short form must be a word of the run, not part of one (小米 in 小米粥)."""
+            nonlocal breaks
+            if n > 2 or len(run) == n:
+                return True
+            if breaks is None:
+                breaks = word_breaks(run)
+            return i in breaks and i + n in breaks
+
         for i in range(len(run) - 1):
             for vid in _get(self._han_bigram, run[i : i + 2]):
                 v = self.variants[vid]
-                if run.startswith(v.key, i):
+                if run.startswith(v.key, i) and whole_word(i, len(v.key)):
                     found.add((vid, i))
+                    if v.source == "short":
+                        out.append(Hit(vid, "short_form", t.start + i, t.start + i + len(v.key), 68,
+                                       f'the first characters of "{v.text}"'))
+                        continue
                     out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
                                    t.start + i, t.start + i + len(v.key), 75,
                                    f'registered Chinese form "{v.text}"'))
@@ -535,7 +606,8 @@ class MarkIndex:
             for vid in _get(self._han_py, py[i : i + 2]):
                 v = self.variants[vid]
                 n = len(v.pinyin)
-                if (vid, i) in found or py[i : i + n] != v.pinyin:
+                if ((vid, i) in found or py[i : i + n] != v.pinyin or v.source == "short"
+                        or not whole_word(i, n)):
                     continue
                 found.add((vid, i))
                 out.append(Hit(vid, "homophone", t.start + i, t.start + i + n, 70,
@@ -556,7 +628,7 @@ class MarkIndex:
                     v = self.variants[vid]
                     same_mark = any(self.variants[f[0]].mark_idx == v.mark_idx and f[1] <= i
                                     for f in found)
-                    if same_mark or v.source == "romanised":
+                    if same_mark or v.source == "romanised" or not whole_word(i, n):
                         continue
                     found.add((vid, i))
                     out.append(Hit(vid, check, t.start + i, t.start + i + n, 64,
@@ -603,11 +675,15 @@ DERIVED_ENDINGS = ("n", "an", "ian", "ese", "ish", "ean")
 def typo_distance(v: Variant, lkey: str, fz: str, raw_limit: bool = True) -> int | None:
     """Edits between a candidate (loose form ``lkey``, fuzzy key ``fz``) and a registered form,
     if within the stretched allowance; None otherwise. Short marks keep their first letter."""
-    if lkey.startswith(v.loose) and lkey[len(v.loose):] in DERIVED_ENDINGS:
+    n = len(v.key)
+    if n < 7 and fz[:1] != v.fz[:1] and fz[:1] != (v.fz2 or v.fz)[:1]:
+        return None  # short marks: typosquats keep the first letter
+    vl = v.loose
+    if lkey.startswith(vl) and (lkey[len(vl):] in DERIVED_ENDINGS or len(lkey) >= len(vl) + 2):
+        return None  # a word made from the name, or the whole mark plus letters (a fused form)
+    if len(lkey) >= len(vl) + 2 and lkey.endswith(vl):
         return None
-    if len(lkey) >= len(v.loose) + 2 and (lkey.startswith(v.loose) or lkey.endswith(v.loose)):
-        return None  # the whole mark plus letters: a fused form, judged by the fused check
-    k = stretch_edits(len(v.key))
+    k = stretch_edits(n)
     best = None
     for vfz in (v.fz, v.fz2):
         if not vfz or abs(len(vfz) - len(fz)) > k:
@@ -617,11 +693,11 @@ def typo_distance(v: Variant, lkey: str, fz: str, raw_limit: bool = True) -> int
             best = dist
     if best is None:
         return None
-    raw = min(OSA.distance(lkey, f) for f in (v.loose, loose(v.key, digraphs=False)) if f)
+    raw = OSA.distance(lkey, vl)
+    if v.loose2:
+        raw = min(raw, OSA.distance(lkey, v.loose2))
     if raw == 0 or (raw_limit and raw > k + 1):
         return None
-    if allowed_edits(len(v.key)) < 2 and fz[0] != v.fz[0] and fz[0] != (v.fz2 or v.fz)[0]:
-        return None  # short marks: typosquats keep the first letter
     return best
 
 

@@ -1,8 +1,11 @@
-"""From check hits to scored, explained findings: context (Nice classes, nominative use, price,
-cue phrases, authorised sellers) and the tier.
+"""From check hits to scored, explained findings.
 
-Points (see ``BASE`` in the checks and the constants here) add up to a score of 0..100; every
-addition is a ``Reason`` a reviewer can read.
+For each mark found in a listing: how the words around it use it (``matcher.usage``), the
+listing's category against the mark's Nice classes, counterfeit cue phrases, the price against
+the rights holder's retail price, authorised sellers. These decide the finding's kind (only
+trademark and product findings alert; referential, ordinary-word, other-class and authorised
+uses never do) and its features, which ``matcher.calibration`` turns into the score: the chance
+that a reviewer confirms it. Every step leaves a ``Reason`` a reviewer can read.
 """
 
 from __future__ import annotations
@@ -26,16 +29,7 @@ from matcher.normalise import (
 from matcher.types import Kind, ListingText, MarkRecord, Match, Reason
 from matcher.usage import TextView, Usage, usage_of
 
-DISGUISE_POINTS = 5  # the seller went out of their way to hide the mark: that shows intent
-CLASS_POINTS = 10
-OTHER_CLASS_POINTS = -25
-NOMINATIVE_POINTS = -25
-CUE_POINTS = 15
-PRICE_POINTS = 10
-WITH_MARK_POINTS = 10  # a product name or model number next to the mark itself
-LEADING_POINTS = 5
-ABUSE_POINTS = 10
-GENERIC_POINTS = -30
+DISGUISE_POINTS = 5  # ranks a disguised hit above a plain one when choosing a mark's best hit
 
 #: checks that name a disguise of the mark (the seller unfolded nothing by accident)
 DISGUISES = frozenset({"invisible", "compatibility", "diacritic", "confusable", "leetspeak",
@@ -130,8 +124,9 @@ class _Context:
     """What is known about the listing, independently of any mark."""
 
     def __init__(self, index: MarkIndex, listing: ListingText, text: str, folded: str,
-                 toks: list) -> None:
+                 toks: list, alertable_only: bool = False) -> None:
         self.index = index
+        self.alertable_only = alertable_only
         self.listing = listing
         self.folded = folded
         self.spans = SpanMapper(text, folded)
@@ -142,6 +137,7 @@ class _Context:
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
         self._cues = None
         self._view: TextView | None = None
+        self._usage: dict[tuple[int, int], Usage] = {}
 
     @property
     def cues(self):
@@ -158,8 +154,12 @@ class _Context:
                                   [(c.start, c.end) for c in self.cues])
         return self._view
 
-    def usage(self, start: int, end: int, mark: MarkRecord) -> Usage:
-        return usage_of(self.index, self.view, start, end, compact(fold(mark.mark)))
+    def usage(self, start: int, end: int) -> Usage:
+        """How the words around [start, end) use it (the same for every mark found there)."""
+        found = self._usage.get((start, end))
+        if found is None:
+            found = self._usage[(start, end)] = usage_of(self.index, self.view, start, end)
+        return found
 
 
 def _fashion_goods(ctx: _Context, mark: MarkRecord) -> bool:
@@ -178,10 +178,13 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             product_id: str | None = None, disguised: bool = False,
             product_with_mark: bool = False) -> Match | None:
     index, listing = ctx.index, ctx.listing
-    usage = ctx.usage(start, end, mark)
+    usage = ctx.usage(start, end)
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
+    if ctx.alertable_only and _never_alerts(ctx, mark, midx, kind, start, end, disguised,
+                                            product_with_mark):
+        return None
     # referential (nominative / compatibility) use
     referential = False
     if usage.referential:
@@ -193,50 +196,47 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             referential = True
             kind = Kind.NOMINATIVE
             reasons.append(Reason("nominative", f'"{usage.referential}" ({usage.how}): the mark names '
-                                  "the product this fits", usage.referential, NOMINATIVE_POINTS))
+                                  "the product this fits", usage.referential, 0))
     if usage.leading and kind is not Kind.NOMINATIVE:
         reasons.append(Reason("leading", "the mark opens the title, where sellers put the brand",
-                              None, LEADING_POINTS))
+                              None, 0))
     if usage.abuse:
         reasons.append(Reason("brand_abuse", f'"{usage.abuse}" next to the mark: used as a keyword',
-                              usage.abuse, ABUSE_POINTS))
+                              usage.abuse, 0))
     # a dictionary-word mark used as that word
-    if (dictionary and kind is Kind.TRADEMARK and not usage.leading and not brand_signal
-            and not usage.referential and not _han_context(ctx, start)):
+    if (dictionary and kind is Kind.TRADEMARK and not brand_signal and not usage.referential
+            and not _han_context(ctx, start) and (usage.describes or not usage.leading)):
         kind = Kind.GENERIC
-        reasons.append(Reason("generic", "an ordinary word here: it does not open the title and "
-                              "nothing marks it as a brand", None, GENERIC_POINTS))
+        why = (f'followed by "{usage.describes}": it describes the goods' if usage.describes else
+               "it does not open the title and nothing marks it as a brand")
+        reasons.append(Reason("generic", f"an ordinary word here: {why}", usage.describes, 0))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
         if overlap:
             reasons.append(Reason("nice_class", f"category {listing.category!r} is in class "
                                   f"{', '.join(map(str, sorted(overlap)))} where the mark is registered",
-                                  listing.category, CLASS_POINTS))
+                                  listing.category, 0))
         elif (mark.famous and not dictionary and not ctx.classes <= _expressive_classes()):
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
                                   f"(category {listing.category!r})", listing.category, 0))
         else:
-            # the same word on other goods: a bare use is another meaning or another company's
-            # mark (unless the mark is famous, above); a disguise, a cue phrase, a brand-abuse word
-            # or the holder's product shows it is this brand. Books, art and film: never.
-            hard = not brand_signal or _expressive_category(listing.category)
-            if hard and kind.alertable:
+            if _other_class_hard(ctx, mark, dictionary, brand_signal) and kind.alertable:
                 kind = Kind.OTHER_CLASS
             reasons.append(Reason("other_class", f"category {listing.category!r} (classes "
                                   f"{', '.join(map(str, sorted(ctx.classes)))}) is outside the mark's "
                                   f"classes {', '.join(map(str, sorted(mark.nice_classes)))}",
-                                  listing.category, OTHER_CLASS_POINTS))
+                                  listing.category, 0))
     # counterfeit cue phrases
     if cues:
         reasons.append(Reason("cue_phrase", "counterfeit cue: " + ", ".join(sorted({c.phrase for c in cues})),
-                              ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, CUE_POINTS))
+                              ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, 0))
     # price far below retail for a new item (an accessory's price says nothing of the product's)
     if ctx.price_usd is not None and retail_usd and _is_new(listing) and not usage.referential:
         ratio = ctx.price_usd / retail_usd
         if ratio < index.config.low_price_ratio:
             reasons.append(Reason("price", f"price {listing.price} {listing.currency} is {ratio:.0%} of "
-                                  "retail", str(listing.price), PRICE_POINTS))
+                                  "retail", str(listing.price), 0))
     del referential
     # authorised sellers come last and override everything
     why = index.authorised(mark, listing)
@@ -285,6 +285,54 @@ def scored(index: MarkIndex, listing_id: str, mark: MarkRecord, kind: Kind, reas
                  frozenset(present))
 
 
+_APPROXIMATE = frozenset({"typo", "phonetic"})
+
+
+def _nearest(index: MarkIndex, hits: list[Hit]) -> list[Hit]:
+    """On each stretch of text, an approximate hit (a typo or a sound-alike) stands only if no
+    mark is written there more exactly: the nearest marks win. A word that is one mark exactly,
+    or one edit from it, is not also reported as two edits from others."""
+    if len(hits) < 2:
+        return hits
+    best: dict[tuple[int, int], int] = {}
+    for h in hits:
+        rank = h.base + (DISGUISE_POINTS if h.disguise else 0)
+        key = (h.start, h.end)
+        if rank > best.get(key, -1):
+            best[key] = rank
+    return [h for h in hits if h.check not in _APPROXIMATE
+            or h.base + (DISGUISE_POINTS if h.disguise else 0) >= best[(h.start, h.end)]]
+
+
+def _never_alerts(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, start: int, end: int,
+                  disguised: bool, product_with_mark: bool) -> bool:
+    """Whatever else the listing says, this finding cannot become an alert: an authorised seller,
+    a bare use outside the mark's classes, or a dictionary-word mark used as a word (or named by
+    an allowed referential use). Cheap tests only; the pipeline then skips explaining it."""
+    index = ctx.index
+    usage = ctx.usage(start, end)
+    dictionary = index.is_dictionary_mark(midx)
+    brand_signal = bool(disguised or ctx.cues or usage.abuse or usage.marked or product_with_mark)
+    return bool(
+        index.authorised(mark, ctx.listing)
+        or _other_class_hard(ctx, mark, dictionary, brand_signal)
+        or (dictionary and kind is Kind.TRADEMARK and not brand_signal
+            and (usage.describes or not usage.leading) and not _han_context(ctx, start)
+            and not _fashion_goods(ctx, mark)))
+
+
+def _other_class_hard(ctx: _Context, mark: MarkRecord, dictionary: bool, brand_signal: bool) -> bool:
+    """The listing's goods are outside the mark's classes and that settles it: a bare use is
+    another meaning or another company's mark (unless the mark is famous); a disguise, a cue
+    phrase, a brand-abuse word or the holder's product shows it is this brand. Books, art and
+    film: never."""
+    if ctx.classes is None or not mark.nice_classes or ctx.classes & mark.nice_classes:
+        return False
+    if mark.famous and not dictionary and not ctx.classes <= _expressive_classes():
+        return False
+    return not brand_signal or _expressive_category(ctx.listing.category)
+
+
 def _supports(ctx: _Context, midx: int) -> bool:
     """The rest of the listing supports a heavier typo of the mark: goods in its classes, a
     counterfeit cue phrase, or a price far below its products' retail price."""
@@ -308,6 +356,16 @@ def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _is_disguised(ctx: _Context, hit: Hit) -> bool:
+    """The hit needed unfolding a disguise (what ``_main_reason`` will name)."""
+    if hit.check in ("loose", "separators", "split"):
+        return True
+    if hit.check not in ("exact", "fused"):
+        return False
+    span = ctx.spans.span(hit.start, hit.end)
+    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
+
+
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     span = ctx.spans.span(hit.start, hit.end)
     extra: list[Reason] = []
@@ -327,14 +385,17 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     return Reason(check, f"{hit.detail}: {span!r}", span, points), extra
 
 
-def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
+def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool = False) -> list[Match]:
+    """Every finding for one listing, best first; with ``alertable_only``, only the findings that
+    can become alerts (the pipeline needs no others, and skips explaining them)."""
     text, folded = prepare_text(listing)
     hits, product_hits, toks = index.find_hits(folded)
     if not hits and not product_hits:
         return []
-    ctx = _Context(index, listing, text, folded, toks)
+    ctx = _Context(index, listing, text, folded, toks, alertable_only)
     product_marks = {index._mark_by_id.get(index.products[ph[0]].mark_id) for ph in product_hits}
-    hits = [h for h in hits if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)]
+    hits = _nearest(index, [h for h in hits
+                            if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)])
     best: dict[int, Hit] = {}
     others: dict[int, list[Hit]] = {}
     for h in hits:
@@ -349,6 +410,9 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
     results: list[Match] = []
     for midx, hit in best.items():
         mark = index.marks[midx]
+        if alertable_only and _never_alerts(ctx, mark, midx, Kind.TRADEMARK, hit.start, hit.end,
+                                            _is_disguised(ctx, hit), midx in product_marks):
+            continue
         main, extra = _main_reason(ctx, hit)
         reasons = [main, *extra]
         for o in {o.check: o for o in others.get(midx, [])}.values():
@@ -377,7 +441,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
                  "product_word": "word of the product name"}[check]
         reasons = [Reason(check, f'{label} of "{p.name}": {span!r}', span, base)]
         if midx in best:
-            reasons.append(Reason("with_mark", "the mark is in the same listing", None, WITH_MARK_POINTS))
+            reasons.append(Reason("with_mark", "the mark is in the same listing", None, 0))
         # "compatible with Voltaris PowerCell": the phrase stands before the mark, not the product
         nom_at = start
         for h in [best[midx], *others.get(midx, [])] if midx in best else []:
@@ -390,5 +454,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
                     family_of(check), p.product_id, product_with_mark=True)
         if m:
             results.append(m)
+    if alertable_only:
+        results = [m for m in results if m.alertable]
     results.sort(key=lambda m: (-m.alertable, -m.score, m.mark_id, m.product_id or ""))
     return results

@@ -126,12 +126,13 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
-    """Knobs for scoring. Scores at or above ``high`` are HIGH, and so on; below ``low`` nothing
-    is reported."""
+    """Knobs for scoring. A score is the estimated chance, in percent, that a reviewer confirms
+    the finding (``matcher.calibration``). Scores at or above ``high`` are HIGH, and so on; below
+    ``low`` nothing is reported."""
 
-    high: int = 80
-    medium: int = 60
-    low: int = 40
+    high: int = 90
+    medium: int = 70
+    low: int = 50
     # FX rates to compare a listing's price with a product's retail price: units of the key
     # currency per 1 USD, e.g. {"USD": 1, "EUR": 0.92, "CNY": 7.2}.
     fx_per_usd: tuple[tuple[str, float], ...] = (("USD", 1.0), ("EUR", 0.92), ("GBP", 0.79),
