@@ -2,14 +2,15 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY markwatch markwatch
 COPY crawler crawler
 COPY matcher matcher
 COPY tasks tasks
 COPY db db
 COPY fixtures fixtures
-RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 markwatch \
+RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps . \
+    && useradd --create-home --uid 10001 markwatch \
     && mkdir -p /data && chown markwatch /data
 USER markwatch
 ENV MARKWATCH_DATA_DIR=/data

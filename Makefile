@@ -5,7 +5,11 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo test lint eval calibrate bench load services clean
+.PHONY: help install install-test demo test typecheck lint lock eval calibrate bench load services clean
+# exact versions of every dependency, resolved from pyproject.toml by `make lock`
+LOCK      := requirements.lock
+TEST_LOCK := requirements-test.lock
+UV_VERSION := 0.13.9
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -14,12 +18,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)
+	$(BIN)/pip install -q -r $(TEST_LOCK)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@touch $@
 
@@ -30,11 +35,21 @@ install-test: $(VENV)/.installed-test ## Install markwatch with the test depende
 demo: install ## Crawl the bundled test marketplaces, match, queue alerts, then serve the review web app until Ctrl-C
 	$(BIN)/markwatch demo --serve
 
-test: install-test ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: install-test typecheck ## Type-check, then run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/python -m pytest
+
+typecheck: install-test ## mypy on the packages listed under [tool.mypy] in pyproject.toml
+	$(BIN)/mypy
 
 faults: install-test ## Crawler fault injection (politeness, hostile responses, SSRF): summary table
 	$(BIN)/python -m tests.faults.run
+
+lock: $(BIN)/python ## Pin every dependency of pyproject.toml to exact versions (requirements*.lock)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip compile -q pyproject.toml --universal --python-version 3.11 \
+		--custom-compile-command "make lock" -o $(LOCK)
+	$(BIN)/uv pip compile -q pyproject.toml --extra test -c $(LOCK) --universal \
+		--python-version 3.11 --custom-compile-command "make lock" -o $(TEST_LOCK)
 
 lint: install-test ## ruff
 	$(BIN)/ruff check .

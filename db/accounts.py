@@ -4,6 +4,7 @@
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,15 +28,29 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_users(session: Session, email: str) -> list[User]:
+    """Every account of this address, one per rights holder at most."""
+    return list(session.scalars(
+        sa.select(User).where(User.email == normalise_email(email)).order_by(User.id)))
+
+
+def find_user(session: Session, email: str, rights_holder_id: int) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == normalise_email(email),
+                                                User.rights_holder_id == rights_holder_id))
 
 
 def create_user(session: Session, *, rights_holder_id: int, email: str, name: str, role: str,
                 password_hash: str) -> User:
-    if find_user(session, email) is not None:
+    """An account at this rights holder. Refused only when this rights holder already has one
+    for the address: whether other rights holders know the address is never looked at, so the
+    answer tells an admin nothing about them."""
+    if find_user(session, email, rights_holder_id) is not None:
         raise Refused("a user with this e-mail exists")
-    user = User(rights_holder_id=rights_holder_id, email=email.strip(), name=name,
+    user = User(rights_holder_id=rights_holder_id, email=normalise_email(email), name=name,
                 role=Role(role), password_hash=password_hash, active=True)
     session.add(user)
     session.flush()
@@ -70,7 +85,17 @@ def end_session(session: Session, token: str) -> None:
     session.execute(sa.delete(WebSession).where(WebSession.token_hash == token_digest(token)))
 
 
-def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken]:
+class Person(Protocol):
+    """Who a token is for: a ``User`` row or the web layer's plain copy of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def rights_holder_id(self) -> int: ...
+
+
+def create_token(session: Session, user: Person, name: str) -> tuple[str, ApiToken]:
     raw = "mwt_" + secrets.token_urlsafe(32)
     tok = ApiToken(rights_holder_id=user.rights_holder_id, user_id=user.id, name=name,
                    prefix=raw[:12], token_hash=token_digest(raw))

@@ -80,7 +80,8 @@ def decode_cursor(cursor: str | None) -> tuple[int, int] | None:
     return score, alert_id
 
 
-def _filtered(scope: Scope, f: QueueFilters, *, with_status: bool = True) -> sa.Select[Any]:
+def _filtered(scope: Scope, f: QueueFilters, *, with_status: bool = True
+              ) -> sa.Select[*tuple[Any, ...]]:
     q = (
         sa.select(Alert, Listing, Mark, Marketplace, CaseAlert.case_id)
         .join(Listing, Alert.listing_id == Listing.id)

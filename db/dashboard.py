@@ -60,7 +60,7 @@ def dashboard(scope: Scope, *, days: int = 30, top_n: int = 10, today: date | No
     )
     for at, to in s.execute(q):
         i = idx.get(at.date())
-        if i is not None:
+        if i is not None and to is not None:
             by_day[to][i] += 1
     counts = status_counts(scope)
 
@@ -127,7 +127,7 @@ def cleanliness(scope: Scope, *, top_n: int = 10) -> list[tuple[int, str, str, i
         .join(Marketplace, Marketplace.id == Watch.marketplace_id)
         .order_by(Watch.id)
     ).all()
-    out = []
+    out: list[tuple[int, str, str, int, int, float | None]] = []
     for wid, mark_id, word, code in watches:
         run_id = s.scalar(
             sa.select(CrawlRun.id).where(CrawlRun.watch_id == wid, CrawlRun.status == CrawlStatus.SUCCEEDED)

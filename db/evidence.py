@@ -26,6 +26,7 @@ from warcio.warcwriter import WARCWriter
 from db.chain import verify_chain
 from db.listings import decompress
 from db.models import Alert, AlertStatus, EvidenceSnapshot
+from db.session import rowcount
 
 _REASONS = {200: "OK", 203: "Non-Authoritative Information", 301: "Moved Permanently",
             302: "Found", 404: "Not Found", 410: "Gone"}
@@ -101,6 +102,8 @@ class WarcSink:
 def read_warc_record(evidence_dir: Path, snap: EvidenceSnapshot) -> tuple[dict[str, str], bytes,
                                                                          bool | None]:
     """The WARC headers, payload and digest check result of a snapshot's record."""
+    if not snap.warc_file:
+        raise ValueError("this capture has no WARC record")
     with open(evidence_dir / snap.warc_file, "rb") as fh:
         fh.seek(snap.warc_offset or 0)
         for record in ArchiveIterator(fh, check_digests=True):
@@ -183,7 +186,7 @@ def prune_evidence(session: Session, *, older_than: datetime) -> int:
         .where(EvidenceSnapshot.listing_id.not_in(confirmed_listings))
         .execution_options(synchronize_session=False)
     )
-    return res.rowcount or 0
+    return rowcount(res) or 0
 
 
 def describe(report: VerifyReport) -> str:

@@ -84,13 +84,18 @@ class RightsHolder(Base):
 
 
 class User(Base):
+    """A person's account at one rights holder. The same e-mail address may hold accounts at
+    several rights holders (an agent working for several brands), so creating one never tells an
+    admin whether the address is known elsewhere. Stored lower-cased."""
+
     __tablename__ = "app_user"
+    __table_args__ = (sa.UniqueConstraint("rights_holder_id", "email"),)
 
     id: Mapped[intpk]
     rights_holder_id: Mapped[int] = mapped_column(
         sa.ForeignKey("rights_holder.id", ondelete="CASCADE"), index=True
     )
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.VIEWER)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
@@ -336,6 +341,10 @@ class Alert(Base):
     status: Mapped[AlertStatus] = mapped_column(enum_column(AlertStatus), default=AlertStatus.NEW)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
+    # the head of the alert's history chain and its length (db/chain.py): deleting the newest
+    # events leaves a chain that no longer ends here; checkpoints seal both outside the store
+    chain_head: Mapped[str | None] = mapped_column(sa.String(64))
+    chain_length: Mapped[int] = mapped_column(default=0, server_default="0")
 
     listing: Mapped[Listing] = relationship()
     mark: Mapped[Mark] = relationship()
@@ -387,5 +396,5 @@ for _cls in (EvidenceSnapshot, AlertEvent):
 # Models defined in their own modules, imported here so that Base.metadata is complete: the
 # history hash chain, delivery bookkeeping (outbox, dead letters) and the enforcement tables
 # (cases, notices, answers, sessions, tokens).
-from db import chain, reliability  # noqa: E402,F401
+from db import chain, reliability, throttle  # noqa: E402,F401
 from db import enforcement as _enforcement  # noqa: E402,F401

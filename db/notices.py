@@ -31,6 +31,7 @@ from db.models import (
     Listing,
     Mark,
 )
+from db.session import rowcount
 from db.tenancy import Refused, Scope
 from db.types import utcnow
 
@@ -117,7 +118,8 @@ def create_notice(
 
 
 def queue_notice(scope: Scope, notice_id: int) -> Notice:
-    """Ask for a notice to be sent. Only a draft can be: a notice is sent at most once."""
+    """Ask for a notice to be sent: a draft, or a queued one whose send never started (asked
+    again). Any other state is refused: a notice is sent at most once."""
     notice = scope.get(Notice, notice_id)
     res = scope.session.execute(
         sa.update(Notice)
@@ -125,12 +127,17 @@ def queue_notice(scope: Scope, notice_id: int) -> Notice:
         .values(status=NoticeStatus.QUEUED, queued_by=scope.actor, queued_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    action = "notice_queued"
+    if rowcount(res) != 1:
         scope.session.refresh(notice)
-        raise Refused(f"the notice is {notice.status.value}; a notice is sent once")
+        if notice.status != NoticeStatus.QUEUED:
+            raise Refused(f"the notice is {notice.status.value}; a notice is sent once")
+        # queued, but its send never started (a lost message; in embedded mode a sending thread
+        # that died before its claim): ask again. The claim still lets one attempt through.
+        action = "notice_requeued"
     scope.session.refresh(notice)
     case = scope.get(Case, notice.case_id)
-    case_event(scope, case, "notice_queued", notice_id=notice.id)
+    case_event(scope, case, action, notice_id=notice.id)
     scope.session.flush()
     return notice
 
@@ -155,7 +162,7 @@ def claim_notice(session: Session, notice_id: int, *, now: datetime | None = Non
         .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         return None
     return session.get(Notice, notice_id, populate_existing=True)
 
@@ -172,7 +179,7 @@ def next_attempt(session: Session, notice_id: int, *, held_since: datetime,
         .values(attempts=Notice.attempts + 1, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         return None
     notice = session.get(Notice, notice_id, populate_existing=True)
     assert notice is not None

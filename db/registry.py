@@ -9,6 +9,7 @@ same file updates rows in place (each noun has a natural key) and never duplicat
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable
@@ -409,7 +410,7 @@ def _write_marks(
             )
         )
         _upsert(
-            session, result, existing, lambda h=holder: Mark(rights_holder_id=h.id), mark_values(r)
+            session, result, existing, functools.partial(Mark, rights_holder_id=holder.id), mark_values(r)
         )
     _finish(source, res)
     return result
@@ -440,7 +441,7 @@ def import_products(session: Session, source: str | Path | io.TextIOBase) -> Imp
             "currency": r.currency,
             "image_hashes": r.image_sha256,
         }
-        _upsert(session, result, existing, lambda h=holder: Product(rights_holder_id=h.id), values)
+        _upsert(session, result, existing, functools.partial(Product, rights_holder_id=holder.id), values)
     _finish(_name(source), res)
     return result
 
@@ -471,7 +472,7 @@ def import_sellers(session: Session, source: str | Path | io.TextIOBase) -> Impo
             session,
             result,
             existing,
-            lambda h=holder: AuthorisedSeller(rights_holder_id=h.id),
+            functools.partial(AuthorisedSeller, rights_holder_id=holder.id),
             values,
         )
     _finish(_name(source), res)
@@ -521,9 +522,8 @@ def _write_watches(
             result,
             existing,
             # a new watch is due at once
-            lambda h=holder, m=mark, mk=market: Watch(
-                rights_holder_id=h.id, mark_id=m.id, marketplace_id=mk.id, next_run_at=now
-            ),
+            functools.partial(Watch, rights_holder_id=holder.id, mark_id=mark.id,
+                              marketplace_id=market.id, next_run_at=now),
             values,
         )
     _finish(source, res)

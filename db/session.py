@@ -11,7 +11,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -30,10 +30,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: execution option of an engine whose transactions only read (``read_only_engine``)
+READ_ONLY = "markwatch_read_only"
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
-    # pysqlite's own transaction handling is off (see make_engine); take the write lock up front
-    # so two writers queue on busy_timeout instead of failing with "database is locked".
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # pysqlite's own transaction handling is off (see make_engine). A writing transaction takes
+    # the write lock up front, so two writers queue on busy_timeout instead of failing with
+    # "database is locked" when a reader tries to upgrade. A reading transaction takes no lock at
+    # all (WAL: readers never wait for the writer, nor the writer for them); it is started with
+    # query_only on, so a write in it fails at once instead of racing for the lock.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("PRAGMA query_only = 1")
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("PRAGMA query_only = 0")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kw: Any) -> sa.Engine:
@@ -62,6 +74,19 @@ def engine_for(url: str) -> sa.Engine:
 
 def session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_engine(engine: sa.Engine) -> sa.Engine:
+    """The same engine (pool, events) for transactions that only read: on SQLite they take no
+    write lock, so reads go on while one writer works; on PostgreSQL they are READ ONLY."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(**{READ_ONLY: True}, postgresql_readonly=True)
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (``Session.execute`` types its result loosely)."""
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def on_commit(session: Session, fn: Callable[[], Any]) -> None:

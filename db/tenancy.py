@@ -4,7 +4,7 @@ simply not found. Helpers never commit; the caller owns the transaction."""
 
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +20,12 @@ class Refused(ValueError):
     """A state change that the lifecycle does not allow (an illegal transition, a resend)."""
 
 
+def _column(model: type[Any], name: str) -> sa.ColumnElement[Any]:
+    """A mapped model's column by name (tenant models all have ``id`` and ``rights_holder_id``)."""
+    col: sa.ColumnElement[Any] = getattr(model, name)
+    return col
+
+
 @dataclass(frozen=True)
 class Scope:
     """One rights holder's view of the store, acting as one person."""
@@ -28,17 +34,17 @@ class Scope:
     rights_holder_id: int
     actor: str  # the user's e-mail, written into every event
 
-    def select(self, model: type[T]) -> sa.Select[tuple[T]]:
-        return sa.select(model).where(model.rights_holder_id == self.rights_holder_id)  # type: ignore[attr-defined]
+    def select(self, model: type[T]) -> sa.Select[T]:
+        return sa.select(model).where(_column(model, "rights_holder_id") == self.rights_holder_id)
 
     def get(self, model: type[T], obj_id: int) -> T:
-        obj = self.session.scalar(self.select(model).where(model.id == obj_id))  # type: ignore[attr-defined]
+        obj = self.session.scalar(self.select(model).where(_column(model, "id") == obj_id))
         if obj is None:
             raise NotFound(f"{model.__name__} {obj_id} not found")
         return obj
 
     def get_for_update(self, model: type[T], obj_id: int) -> T:
-        q = self.select(model).where(model.id == obj_id)  # type: ignore[attr-defined]
+        q = self.select(model).where(_column(model, "id") == obj_id)
         if self.session.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
         obj = self.session.scalar(q)

@@ -15,6 +15,7 @@ from db.models import (
     AlertEvent,
     AlertStatus,
 )
+from db.session import rowcount
 from db.tenancy import NotFound, Refused, Scope
 from db.types import utcnow
 
@@ -102,7 +103,7 @@ def transition(
             .values(status=target, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if res.rowcount != 1:
+        if rowcount(res) != 1:
             if strict:
                 raise Refused("the alert changed meanwhile; reload it")
             out.refused[i] = "changed meanwhile"

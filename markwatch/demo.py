@@ -214,6 +214,11 @@ def run_demo(
                     )
                 time.sleep(0.5)
             step("stopping the workers and the marketplaces")
+        from markwatch.checkpoints import checkpoint_log, signing_key, write_checkpoint
+
+        with factory() as s:
+            sealed = write_checkpoint(s, checkpoint_log(), signing_key())
+        step(f"sealed {sealed.alerts} alert histories in evidence checkpoint {sealed.seq}")
     finally:
         with contextlib.suppress(Exception):
             engine.dispose()

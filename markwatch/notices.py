@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,11 +36,28 @@ def limit_for(marketplace_code: str) -> int:
     return NOTICE_LIMITS.get(marketplace_code, DEFAULT_LIMIT)
 
 
+#: what a spreadsheet program reads as the start of a formula (or a DDE call)
+_FORMULA_START = frozenset("=+-@|")
+
+
 def neutralise_csv_cell(value: Any) -> Any:
-    """Spreadsheet programs run cells that start with = + - @ (or tab/CR) as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Spreadsheet programs run cells that start with = + - @ as formulas, also after leading
+    spaces, tabs or line breaks (which they trim) and in full-width or small forms (＝ ﹦ ＋ －
+    ＠, which they fold). Such a cell, and any cell starting with a control character, gets a
+    leading apostrophe, which makes it text."""
+    if not isinstance(value, str) or not value:
+        return value
+    if unicodedata.category(value[0]).startswith("C"):
         return "'" + value
-    return value
+    folded = unicodedata.normalize("NFKC", value)
+    first = next((ch for ch in folded if not _is_blank(ch)), "")
+    return "'" + value if first in _FORMULA_START else value
+
+
+def _is_blank(ch: str) -> bool:
+    """Whitespace, separators (no-break and ideographic spaces) and format/control characters
+    (a byte-order mark): what may stand before a formula and be trimmed."""
+    return ch.isspace() or unicodedata.category(ch)[0] in ("C", "Z")
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
@@ -136,8 +154,10 @@ class RejectedNotice(Exception):
 class WebhookSender:
     """POSTs the notice as JSON to a marketplace's (or an agent's) intake endpoint with an
     ``Idempotency-Key`` header, the convention such endpoints use to accept a retried request
-    once. 2xx (and 409, "already received") is delivered; other 4xx are a refusal; everything
-    else (timeouts, dropped connections, 429, 5xx) is no clear answer, to be retried."""
+    once. 2xx (and 409, "already received") is delivered; other 4xx, a redirect and an address
+    the SSRF guard refuses are a refusal; everything else (timeouts, dropped connections, 429,
+    5xx) is no clear answer, to be retried. It sends through the guarded client
+    (``crawler/outbound.py``), so the URL can point at no private or metadata address."""
 
     name = "webhook"
 
@@ -148,8 +168,6 @@ class WebhookSender:
 
     def send(self, notice: OutgoingNotice) -> str:
         import base64
-        import urllib.error
-        import urllib.request
 
         body = json.dumps({
             "notice_id": notice.notice_id,
@@ -168,17 +186,25 @@ class WebhookSender:
                    "Idempotency-Key": notice.idempotency_key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                answer = resp.read(64 * 1024)
-                return _reference(answer) or f"webhook:{notice.idempotency_key}"
-        except urllib.error.HTTPError as exc:
-            if exc.code == 409:
-                return f"webhook:{notice.idempotency_key}"
-            if 400 <= exc.code < 500 and exc.code not in (408, 425, 429):
-                raise RejectedNotice(f"HTTP {exc.code}: {exc.read(2000)!r}") from None
-            raise
+        # under the SSRF guard like every outbound fetch; redirects are not followed
+        from crawler.outbound import OutboundBlocked, outbound_client
+
+        with outbound_client(timeout=self.timeout, max_body=64 * 1024) as client:
+            try:
+                resp = client.request("POST", self.url, headers=headers, body=body,
+                                      follow_redirects=False)
+            except OutboundBlocked as exc:
+                raise RejectedNotice(f"the webhook address is refused: {exc}") from None
+        if 200 <= resp.status < 300:
+            return _reference(resp.body) or f"webhook:{notice.idempotency_key}"
+        if resp.status == 409:
+            return f"webhook:{notice.idempotency_key}"
+        if 300 <= resp.status < 400:
+            raise RejectedNotice(f"HTTP {resp.status}: the webhook redirects "
+                                 f"({resp.headers.get('location', '')[:200]!r}); not followed")
+        if 400 <= resp.status < 500 and resp.status not in (408, 425, 429):
+            raise RejectedNotice(f"HTTP {resp.status}: {resp.body[:2000]!r}")
+        raise ConnectionError(f"HTTP {resp.status} from the webhook: no clear answer")
 
 
 def _reference(answer: bytes) -> str | None:

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -146,7 +146,7 @@ class ScreenOutcome:
     missing: int = 0  # no such listing (deleted, or its transaction was rolled back)
     alerts_created: int = 0
     alerts_rescored: int = 0
-    alert_ids: list[int] | None = None
+    alert_ids: list[int] = field(default_factory=list)
 
 
 def screen_listings(

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         None, description="Directory for the WARC copies of every capture. Empty: "
         "<data dir>/evidence. Shared storage when workers run on several machines."
     )
+    evidence_signing_key: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs evidence checkpoints; created on "
+        "first use. Keep it outside the database and its backups. Empty: "
+        "<data dir>/keys/evidence-ed25519.pem."
+    )
+    evidence_checkpoint_log: Path | None = Field(
+        None, description="Append-only log of signed evidence checkpoints. Empty: "
+        "<evidence dir>/checkpoints.jsonl. Put it where the database's administrators cannot "
+        "rewrite it."
+    )
+    evidence_checkpoint_interval: float = Field(
+        3600.0, ge=10, description="Seconds between two evidence checkpoints (beat)."
+    )
     broker_url: str = Field(
         "",
         description="Celery broker URL, e.g. redis://127.0.0.1:6379/0. Empty: a filesystem "
@@ -78,6 +91,32 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level for the CLI, workers and crawls."
+    )
+
+    # web app
+    web_max_body: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body (bytes) the web app reads; a "
+        "larger one is refused with 413 before it is read, and before authentication."
+    )
+    web_max_upload: int = Field(
+        11 * 1024 * 1024, ge=1024, description="Largest multipart upload (bytes): registry CSV "
+        "imports and rights documents (each file at most 10 MB)."
+    )
+
+    login_free_attempts: int = Field(
+        5, ge=1, le=100, description="Failed sign-ins to one account before it is locked; each "
+        "further failure doubles the lock (MARKWATCH_LOGIN_LOCKOUT_BASE, ..._MAX)."
+    )
+    login_address_free_attempts: int = Field(
+        30, ge=1, le=10_000, description="Failed sign-ins from one client address (any accounts) "
+        "before the address is locked the same way."
+    )
+    login_lockout_base: float = Field(
+        1.0, gt=0, le=3600, description="Seconds of the first sign-in lock, doubled by each "
+        "further failure."
+    )
+    login_lockout_max: float = Field(
+        900.0, gt=0, le=86_400, description="Longest sign-in lock, seconds."
     )
 
     # crawling
@@ -178,6 +217,16 @@ class Settings(BaseSettings):
     @property
     def effective_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.data_dir / "evidence").expanduser().resolve()
+
+    @property
+    def effective_signing_key(self) -> Path:
+        return (self.evidence_signing_key or self.data_dir / "keys" / "evidence-ed25519.pem"
+                ).expanduser().resolve()
+
+    @property
+    def effective_checkpoint_log(self) -> Path:
+        return (self.evidence_checkpoint_log or self.effective_evidence_dir / "checkpoints.jsonl"
+                ).expanduser().resolve()
 
     @property
     def effective_broker_url(self) -> str:

@@ -12,7 +12,8 @@ from markwatch.settings import Settings, get_settings
 
 QUEUE = "markwatch"
 CRAWL_QUEUE = "crawl"
-TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.enforcement", "tasks.outbox"]
+TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.enforcement", "tasks.outbox",
+                "tasks.evidence"]
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -45,6 +46,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
                                    "schedule": 6 * 3600.0},
             "relay-outbox": {"task": "tasks.outbox.relay_outbox",
                              "schedule": settings.schedule_interval},
+            "evidence-checkpoint": {"task": "tasks.evidence.checkpoint",
+                                    "schedule": settings.evidence_checkpoint_interval},
             "sweep-lost-work": {"task": "tasks.schedule.sweep",
                                 "schedule": max(settings.sweep_after / 4, settings.schedule_interval)},
         },

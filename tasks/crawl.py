@@ -12,7 +12,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from db.models import CrawlRun, CrawlSighting, CrawlStatus, Listing
-from db.session import transaction
+from db.session import rowcount, transaction
 from markwatch.settings import get_settings
 from tasks.base import GuardedTask
 from tasks.db import sessions
@@ -42,7 +42,7 @@ def claim_run(run_id: int, *, now: datetime, stale_after: timedelta) -> bool:
             )
             .values(status=CrawlStatus.RUNNING, started_at=now)
         )
-        return res.rowcount == 1
+        return rowcount(res) == 1
 
 
 @shared_task(name="tasks.crawl.crawl_watch", bind=True, base=GuardedTask)

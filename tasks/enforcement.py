@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -54,6 +52,7 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
         if notice is None:
             return None
         attempt, held_since = notice.attempts, notice.claimed_at
+        assert held_since is not None  # set by the claim
         docs = [s.get(RightsDocument, i) for i in notice.document_ids]
         outgoing = OutgoingNotice(
             notice_id=notice.id,
@@ -102,17 +101,13 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
 
 
 def http_status(url: str, *, timeout: float = 15.0) -> int:
-    """GET the URL; its status (4xx/5xx included). Raises OSError when it cannot be reached."""
-    from markwatch.settings import get_settings
+    """GET the URL under the SSRF guard, following redirects hop by hop (each one checked); its
+    status (4xx/5xx included). Raises OSError when it cannot be reached or the guard refuses it
+    (``OutboundBlocked``: nothing was sent)."""
+    from crawler.outbound import outbound_client
 
-    if not url.startswith(("http://", "https://")):
-        raise OSError(f"not an http(s) URL: {url[:80]}")
-    req = urllib.request.Request(url, headers={"User-Agent": get_settings().crawl_user_agent})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    with outbound_client(timeout=timeout, max_body=64 * 1024) as client:
+        return client.request("GET", url).status
 
 
 def recheck(factory: Any, *, fetch: Fetch = http_status, limit: int = 500) -> dict[str, int]:
@@ -122,12 +117,17 @@ def recheck(factory: Any, *, fetch: Fetch = http_status, limit: int = 500) -> di
 
     with factory() as s:
         todo = listings_to_recheck(s, limit=limit)
-    out = {"checked": 0, "up": 0, "gone": 0, "errors": 0, "reopened": 0}
+    from crawler.outbound import OutboundBlocked
+
+    out = {"checked": 0, "up": 0, "gone": 0, "errors": 0, "blocked": 0, "reopened": 0}
     for case_id, listing_id, url in todo:
         status: int | None
         try:
             status = fetch(url)
             error = None
+        except OutboundBlocked as exc:
+            status, error = None, str(exc)[:500]
+            out["blocked"] += 1
         except OSError as exc:
             status, error = None, str(exc)[:500]
         up = status is not None and 200 <= status < 300

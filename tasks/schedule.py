@@ -10,7 +10,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from db.models import CrawlRun, Watch
-from db.session import transaction
+from db.session import rowcount, transaction
 from tasks.base import GuardedTask
 from tasks.db import sessions
 
@@ -32,11 +32,11 @@ def start_due_watches(s: Session, *, now: datetime, only: list[int] | None = Non
         q = q.where(Watch.id.in_(only))
     run_ids: list[int] = []
     for watch_id, due, minutes in s.execute(q.order_by(Watch.next_run_at)).all():
-        claimed = s.execute(
+        claimed = rowcount(s.execute(
             sa.update(Watch)
             .where(Watch.id == watch_id, Watch.next_run_at == due)
             .values(next_run_at=now + timedelta(minutes=minutes), last_run_at=now)
-        ).rowcount
+        ))
         if claimed != 1:
             continue
         run = CrawlRun(watch_id=watch_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -25,14 +25,17 @@ from db.registry import add_mark, add_watch
 from db.verdicts import DISMISS_REASONS, dismiss_reason_counts, transition
 from markwatch.accounts import hash_password
 from web import services
-from web.core import MAX_ID, Admin, Reader, Reviewer, Text
+from web.core import MAX_ID, Admin, Reader, Reviewer, TextLimits
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Status = Literal["new", "in_review", "confirmed", "dismissed"]
 Tier = Literal["high", "medium", "low"]
-DismissReason = Literal[tuple(DISMISS_REASONS)]  # type: ignore[valid-type]
+DismissReason = Literal["authorised_seller", "genuine_product", "nominative_use",
+                        "unrelated_class", "dictionary_word", "not_our_mark", "duplicate", "other"]
+# the API's list and the store's are one list
+assert set(get_args(DismissReason)) == set(DISMISS_REASONS), "DismissReason is out of step"
 IdList = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(min_length=1, max_length=1000)]
 
 
@@ -100,19 +103,19 @@ class AlertDetailOut(AlertOut):
 
 
 class VerdictIn(BaseModel):
-    note: Text(1000) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, TextLimits(1000)] | None = None
 
 
 class DismissIn(BaseModel):
-    reason: DismissReason  # type: ignore[valid-type]
-    note: Text(1000) | None = None  # type: ignore[valid-type]
+    reason: DismissReason
+    note: Annotated[str, TextLimits(1000)] | None = None
 
 
 class BulkIn(BaseModel):
     alert_ids: IdList
     action: Literal["confirm", "dismiss", "review"]
-    reason: DismissReason | None = None  # type: ignore[valid-type]
-    note: Text(1000) | None = None  # type: ignore[valid-type]
+    reason: DismissReason | None = None
+    note: Annotated[str, TextLimits(1000)] | None = None
 
 
 class BulkOut(BaseModel):
@@ -173,34 +176,34 @@ class GenerateIn(BaseModel):
 
 
 class CloseIn(BaseModel):
-    reason: Text(1000, 1)  # type: ignore[valid-type]
+    reason: Annotated[str, TextLimits(1000, 1)]
 
 
 class AnswerIn(BaseModel):
     outcome: Literal["removed", "rejected", "more_info"]
-    note: Text(2000) = ""  # type: ignore[valid-type]
+    note: Annotated[str, TextLimits(2000)] = ""
     answered_on: date | None = None
 
 
 class CounterIn(BaseModel):
-    seller: Text(300, 1)  # type: ignore[valid-type]
+    seller: Annotated[str, TextLimits(300, 1)]
     received_on: date
     deadline: date
-    statement: Text(5000) = ""  # type: ignore[valid-type]
+    statement: Annotated[str, TextLimits(5000)] = ""
 
 
 class ResolveIn(BaseModel):
     status: Literal["replied", "withdrawn", "accepted"]
-    resolution: Text(2000, 1)  # type: ignore[valid-type]
+    resolution: Annotated[str, TextLimits(2000, 1)]
 
 
 class MarkIn(BaseModel):
-    mark: Text(200, 1)  # type: ignore[valid-type]
-    registration_number: Text(64, 1)  # type: ignore[valid-type]
-    office: Text(32, 1)  # type: ignore[valid-type]
+    mark: Annotated[str, TextLimits(200, 1)]
+    registration_number: Annotated[str, TextLimits(64, 1)]
+    office: Annotated[str, TextLimits(32, 1)]
     nice_classes: list[Annotated[int, Field(ge=1, le=45)]] = Field(min_length=1, max_length=45)
-    aliases: list[Text(200, 1)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
-    jurisdictions: list[Text(8, 1)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
+    aliases: list[Annotated[str, TextLimits(200, 1)]] = Field(default_factory=list, max_length=50)
+    jurisdictions: list[Annotated[str, TextLimits(8, 1)]] = Field(default_factory=list, max_length=50)
     expires_on: date | None = None
     famous: bool = False
 
@@ -217,9 +220,9 @@ class MarkOut(BaseModel):
 
 
 class WatchIn(BaseModel):
-    mark_registration: Text(64, 1)  # type: ignore[valid-type]
-    marketplace: Text(32, 1)  # type: ignore[valid-type]
-    terms: list[Text(200, 1)] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    mark_registration: Annotated[str, TextLimits(64, 1)]
+    marketplace: Annotated[str, TextLimits(32, 1)]
+    terms: list[Annotated[str, TextLimits(200, 1)]] = Field(min_length=1, max_length=20)
     schedule_minutes: int = Field(360, ge=5, le=60 * 24 * 31)
 
 
@@ -233,8 +236,8 @@ class WatchOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    email: Text(254, 3)  # type: ignore[valid-type]
-    name: Text(200) = ""  # type: ignore[valid-type]
+    email: Annotated[str, TextLimits(254, 3)]
+    name: Annotated[str, TextLimits(200)] = ""
     role: Literal["admin", "reviewer", "viewer"]
     password: Annotated[str, Field(min_length=10, max_length=200)]
 
@@ -285,8 +288,8 @@ def _alert_out(item: Any) -> AlertOut:
 
 
 F = Query(None)
-SellerQ = Annotated[Text(300) | None, Query()]  # type: ignore[valid-type]
-MarketQ = Annotated[Text(32) | None, Query()]  # type: ignore[valid-type]
+SellerQ = Annotated[Annotated[str, TextLimits(300)] | None, Query()]
+MarketQ = Annotated[Annotated[str, TextLimits(32)] | None, Query()]
 
 
 # --- who am I ----------------------------------------------------------------------------------
@@ -514,8 +517,8 @@ def answer(ctx: Reviewer, notice_id: Id, body: AnswerIn) -> NoticeOut:
 
 
 @router.get("/sellers/history")
-def seller(ctx: Reader, marketplace: Annotated[Text(32, 1), Query()],  # type: ignore[valid-type]
-           seller: Annotated[Text(300, 1), Query()]) -> dict[str, Any]:  # type: ignore[valid-type]
+def seller(ctx: Reader, marketplace: Annotated[str, TextLimits(32, 1), Query()],
+           seller: Annotated[str, TextLimits(300, 1), Query()]) -> dict[str, Any]:
     """A seller's alerts and cases across time (repeat infringers)."""
     h = seller_history(ctx.scope, marketplace, seller)
     return {

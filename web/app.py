@@ -9,6 +9,7 @@ captured pages of listings are served on their own under ``sandbox; default-src 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from db.registry import RegistryImportError
-from db.session import engine_for, session_factory
+from db.session import engine_for, read_only_engine, session_factory
 from db.tenancy import NotFound, Refused
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
+from web.limits import BodyLimitMiddleware
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -63,10 +65,21 @@ def make_dispatch(settings: Settings, sessions: Any) -> Any:
             from tasks.enforcement import deliver_notice
 
             def run() -> None:
-                try:
-                    deliver_notice(sessions, notice_id)
-                except Exception:
-                    log.exception("sending notice %s failed", notice_id)
+                from sqlalchemy.exc import OperationalError
+
+                for attempt in range(5):  # a busy store ("database is locked"): try again
+                    try:
+                        deliver_notice(sessions, notice_id)
+                        return
+                    except OperationalError:
+                        log.warning("sending notice %s: store busy (try %d)", notice_id,
+                                    attempt + 1, exc_info=True)
+                        time.sleep(2 ** attempt)
+                    except Exception:
+                        log.exception("sending notice %s failed", notice_id)
+                        return
+                log.error("notice %s stays queued: the store stayed busy; send it again",
+                          notice_id)
 
             pool.submit(run)
 
@@ -93,9 +106,15 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.sessions = session_factory(engine_for(settings.effective_database_url))
+    engine = engine_for(settings.effective_database_url)
+    app.state.sessions = session_factory(engine)
+    app.state.read_sessions = session_factory(read_only_engine(engine))
     app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
     app.state.secure_cookies = settings.env == "production"
+
+    # outermost of our layers: bodies are bounded before routing, authentication or parsing
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.web_max_body,
+                       max_upload=settings.web_max_upload)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -163,7 +182,7 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: answers even when threads are busy
         return {"status": "ok"}
 
     return app

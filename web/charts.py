@@ -47,7 +47,7 @@ def stacked_bars(days: list[date], series: dict[str, list[int]], *, width: int =
     bw = (width - 40) / max(n, 1)
     rects, labels = [], []
     for i, d in enumerate(days):
-        y = plot_h
+        y: float = plot_h
         for k, values in series.items():
             v = values[i]
             if not v:

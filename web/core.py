@@ -8,10 +8,12 @@ user's rights holder to every read and write (``db.tenancy.Scope``).
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, StringConstraints
@@ -41,13 +43,24 @@ def _no_nul(v: str) -> str:
     return v
 
 
+@dataclass(frozen=True)
+class TextLimits(GroupedMetadata):
+    """A string field's rules: bounded, stripped, no NUL (PostgreSQL refuses NUL in text).
+    Typed metadata, so ``Annotated[str, TextLimits(200, 1)]`` is a type a checker accepts."""
+
+    max_length: int = 2000
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from StringConstraints(strip_whitespace=True, max_length=self.max_length,
+                                     min_length=self.min_length)
+        yield AfterValidator(_no_nul)
+
+
 def Text(max_length: int = 2000, min_length: int = 0) -> Any:
-    """A string field: bounded, stripped, no NUL (PostgreSQL refuses NUL in text)."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
-        AfterValidator(_no_nul),
-    ]
+    """The same rules as an annotated type built at run time (a type checker cannot follow it:
+    prefer ``Annotated[str, TextLimits(...)]``)."""
+    return Annotated[str, TextLimits(max_length, min_length)]
 
 
 class LoginRequired(Exception):
@@ -58,10 +71,19 @@ class CsrfFailed(Exception):
     pass
 
 
+#: methods whose requests only read: their transaction takes no write lock (db.session)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises;
-    ``on_commit`` callbacks (sending tasks) run after the commit, before the response."""
-    factory = request.app.state.sessions
+    ``on_commit`` callbacks (sending tasks) run after the commit, before the response.
+
+    A sync dependency, so FastAPI runs it (and every database call of the request) in its thread
+    pool, never on the event loop. GET and HEAD requests get a read-only transaction: on SQLite
+    it takes no write lock, so any number of readers proceed while one writer works."""
+    state = request.app.state
+    factory = state.read_sessions if request.method in READ_METHODS else state.sessions
     with factory() as s, s.begin():
         yield s
 
@@ -104,17 +126,24 @@ class Ctx:
         on_commit(self.session, fn)
 
 
+#: the shape of an API token (``db.accounts.create_token``); anything else is refused unread
+_TOKEN_SHAPE = re.compile(r"^mwt_[A-Za-z0-9_-]{20,100}$")
+_SESSION_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
 def _resolve(request: Request, s: Session, creds: HTTPAuthorizationCredentials | None) -> Ctx | None:
     from db.models import RightsHolder
 
     if creds is not None and creds.scheme.lower() == "bearer":
+        if not _TOKEN_SHAPE.match(creds.credentials):
+            return None  # junk costs no database round trip
         user = token_user(s, creds.credentials)
         if user is None:
             return None
         via, csrf, token = "token", None, None
     else:
         token = request.cookies.get(SESSION_COOKIE)
-        if not token or len(token) > 200:
+        if not token or not _SESSION_SHAPE.match(token):
             return None
         found = session_user(s, token)
         if found is None:
@@ -141,15 +170,20 @@ async def _check_csrf(request: Request, ctx: Ctx) -> None:
         raise CsrfFailed()
 
 
+def identify(
+    request: Request,
+    s: DB,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Ctx | None:
+    """Who is asking, or None. Sync on purpose: its database reads run in the thread pool
+    (an ``async`` dependency would make them on the event loop and stall every request)."""
+    return _resolve(request, s, creds)
+
+
 def require(perm: str) -> Any:
     """A dependency: the signed-in user, with ``perm``, CSRF checked on state changes."""
 
-    async def dep(
-        request: Request,
-        s: DB,
-        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Ctx:
-        ctx = _resolve(request, s, creds)
+    async def dep(request: Request, ctx: Annotated[Ctx | None, Depends(identify)]) -> Ctx:
         if ctx is None:
             raise LoginRequired()
         await _check_csrf(request, ctx)

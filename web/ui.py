@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import math
 import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
@@ -20,7 +22,6 @@ from db.accounts import (
     create_token,
     create_user,
     end_session,
-    find_user,
     revoke_token,
     start_session,
 )
@@ -50,7 +51,7 @@ from db.registry import (
 from db.registry_view import add_document, registry_view, scoped_csv
 from db.tenancy import Refused
 from db.verdicts import DISMISS_REASONS, transition
-from markwatch.accounts import hash_password, verify_password
+from markwatch.accounts import hash_password, sign_in
 from web import charts, services
 from web.app import SANDBOX_CSP, templates
 from web.core import (
@@ -62,14 +63,14 @@ from web.core import (
     Ctx,
     Reader,
     Reviewer,
-    Text,
+    TextLimits,
 )
 
 router = APIRouter(include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdForm = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form()]
-Note = Annotated[Text(1000), Form()]  # type: ignore[valid-type]
+Note = Annotated[str, TextLimits(1000), Form()]
 
 SOURCE_LIMIT = 300_000  # characters of captured HTML shown as escaped source
 
@@ -88,9 +89,10 @@ def back(url: str, default: str) -> RedirectResponse:
 # --- sign in and out ---------------------------------------------------------------------------
 
 
-def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _login_page(request: Request, error: str | None = None, status: int = 200,
+                **extra: Any) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    resp = page(request, "login.html", None, status, csrf=token, error=error)
+    resp = page(request, "login.html", None, status, csrf=token, error=error, **extra)
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
                     secure=request.app.state.secure_cookies)
     return resp
@@ -105,18 +107,28 @@ def login_form(request: Request) -> HTMLResponse:
 def login(
     request: Request,
     s: DB,
-    email: Annotated[Text(254), Form()],  # type: ignore[valid-type]
+    email: Annotated[str, TextLimits(254), Form()],
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    holder: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
         return _login_page(request, "Your sign-in form expired; please try again.", 403)
-    user = find_user(s, email)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
+    result = sign_in(s, email, password, address=request.client.host if request.client else "-",
+                     holder=holder or None)
+    if result.wait:
+        wait = math.ceil(result.wait)
+        locked = _login_page(request, f"Too many failed sign-ins; try again in {wait} s.", 429)
+        locked.headers["Retry-After"] = str(wait)
+        return locked
+    if result.choices:
+        return _login_page(request, "This e-mail has accounts at several rights holders: choose "
+                           "one and enter your password again.", 200, email=email,
+                           holders=result.choices)
+    if result.user is None:
         return _login_page(request, "Wrong e-mail or password.", 400)
-    token, _ws = start_session(s, user)
+    token, _ws = start_session(s, result.user)
     resp = RedirectResponse("/alerts", status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                     secure=request.app.state.secure_cookies, max_age=7 * 86400)
@@ -147,9 +159,9 @@ def queue(
     ctx: Reader,
     status: Literal["new", "in_review", "confirmed", "dismissed", "all"] = "new",
     mark_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    marketplace: Annotated[Text(32), Query()] = "",  # type: ignore[valid-type]
+    marketplace: Annotated[str, TextLimits(32), Query()] = "",
     tier: Literal["", "high", "medium", "low"] = "",
-    seller: Annotated[Text(300), Query()] = "",  # type: ignore[valid-type]
+    seller: Annotated[str, TextLimits(300), Query()] = "",
     since: date | None = None,
     until: date | None = None,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
@@ -287,7 +299,7 @@ def generate(ctx: Reviewer, case_id: Id) -> Response:
 
 
 @router.post("/cases/{case_id}/close")
-def close(ctx: Reviewer, case_id: Id, reason: Annotated[Text(1000, 1), Form()]) -> Response:  # type: ignore[valid-type]
+def close(ctx: Reviewer, case_id: Id, reason: Annotated[str, TextLimits(1000, 1), Form()]) -> Response:
     close_case(ctx.scope, case_id, reason)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -299,9 +311,9 @@ def remove(ctx: Reviewer, case_id: Id, alert_id: Id) -> Response:
 
 
 @router.post("/cases/{case_id}/counter-notices")
-def counter(ctx: Reviewer, case_id: Id, seller: Annotated[Text(300, 1), Form()],  # type: ignore[valid-type]
+def counter(ctx: Reviewer, case_id: Id, seller: Annotated[str, TextLimits(300, 1), Form()],
             received_on: Annotated[date, Form()], deadline: Annotated[date, Form()],
-            statement: Annotated[Text(5000), Form()] = "") -> Response:  # type: ignore[valid-type]
+            statement: Annotated[str, TextLimits(5000), Form()] = "") -> Response:
     record_counter_notice(ctx.scope, case_id, seller=seller, received_on=received_on,
                           deadline=deadline, statement=statement)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
@@ -310,7 +322,7 @@ def counter(ctx: Reviewer, case_id: Id, seller: Annotated[Text(300, 1), Form()],
 @router.post("/counter-notices/{counter_notice_id}/resolve")
 def resolve(ctx: Reviewer, counter_notice_id: Id,
             status: Annotated[Literal["replied", "withdrawn", "accepted"], Form()],
-            resolution: Annotated[Text(2000, 1), Form()]) -> Response:  # type: ignore[valid-type]
+            resolution: Annotated[str, TextLimits(2000, 1), Form()]) -> Response:
     c = resolve_counter_notice(ctx.scope, counter_notice_id, status, resolution)
     return RedirectResponse(f"/cases/{c.case_id}", status_code=303)
 
@@ -355,7 +367,7 @@ def send(request: Request, ctx: Reviewer, notice_id: Id) -> Response:
 @router.post("/notices/{notice_id}/answers")
 def answer(ctx: Reviewer, notice_id: Id,
            outcome: Annotated[Literal["removed", "rejected", "more_info"], Form()],
-           note: Annotated[Text(2000), Form()] = "",  # type: ignore[valid-type]
+           note: Annotated[str, TextLimits(2000), Form()] = "",
            answered_on: Annotated[date | None, Form()] = None) -> Response:
     record_answer(ctx.scope, notice_id, outcome, note=note, answered_on=answered_on)
     return RedirectResponse(f"/notices/{notice_id}", status_code=303)
@@ -365,8 +377,8 @@ def answer(ctx: Reviewer, notice_id: Id,
 
 
 @router.get("/sellers")
-def seller(request: Request, ctx: Reader, marketplace: Annotated[Text(32, 1), Query()],  # type: ignore[valid-type]
-           seller: Annotated[Text(300, 1), Query()]) -> HTMLResponse:  # type: ignore[valid-type]
+def seller(request: Request, ctx: Reader, marketplace: Annotated[str, TextLimits(32, 1), Query()],
+           seller: Annotated[str, TextLimits(300, 1), Query()]) -> HTMLResponse:
     h = seller_history(ctx.scope, marketplace, seller)
     return page(request, "seller.html", ctx, h=h)
 
@@ -396,12 +408,12 @@ def _ok(what: str, result: Any) -> Response:
 @router.post("/registry/marks")
 def registry_mark(
     ctx: Admin,
-    mark: Annotated[Text(200, 1), Form()],  # type: ignore[valid-type]
-    registration_number: Annotated[Text(64, 1), Form()],  # type: ignore[valid-type]
-    office: Annotated[Text(32, 1), Form()],  # type: ignore[valid-type]
-    nice_classes: Annotated[Text(200, 1), Form()],  # type: ignore[valid-type]
-    aliases: Annotated[Text(1000), Form()] = "",  # type: ignore[valid-type]
-    jurisdictions: Annotated[Text(200), Form()] = "",  # type: ignore[valid-type]
+    mark: Annotated[str, TextLimits(200, 1), Form()],
+    registration_number: Annotated[str, TextLimits(64, 1), Form()],
+    office: Annotated[str, TextLimits(32, 1), Form()],
+    nice_classes: Annotated[str, TextLimits(200, 1), Form()],
+    aliases: Annotated[str, TextLimits(1000), Form()] = "",
+    jurisdictions: Annotated[str, TextLimits(200), Form()] = "",
     expires_on: Annotated[date | None, Form()] = None,
 ) -> Response:
     fields: dict[str, Any] = {"rights_holder": ctx.holder_slug, "mark": mark,
@@ -420,11 +432,11 @@ def _one_row(columns: list[str], values: list[str]) -> io.StringIO:
 @router.post("/registry/products")
 def registry_product(
     ctx: Admin,
-    name: Annotated[Text(300, 1), Form()],  # type: ignore[valid-type]
-    mark_registration: Annotated[Text(64), Form()] = "",  # type: ignore[valid-type]
-    model_numbers: Annotated[Text(1000), Form()] = "",  # type: ignore[valid-type]
-    retail_price: Annotated[Text(20), Form()] = "",  # type: ignore[valid-type]
-    currency: Annotated[Text(3), Form()] = "",  # type: ignore[valid-type]
+    name: Annotated[str, TextLimits(300, 1), Form()],
+    mark_registration: Annotated[str, TextLimits(64), Form()] = "",
+    model_numbers: Annotated[str, TextLimits(1000), Form()] = "",
+    retail_price: Annotated[str, TextLimits(20), Form()] = "",
+    currency: Annotated[str, TextLimits(3), Form()] = "",
 ) -> Response:
     cols = ["rights_holder", "mark_registration", "name", "model_numbers", "retail_price", "currency"]
     src = _one_row(cols, [ctx.holder_slug, mark_registration, name, model_numbers, retail_price, currency])
@@ -434,8 +446,8 @@ def registry_product(
 @router.post("/registry/sellers")
 def registry_seller(
     ctx: Admin,
-    seller: Annotated[Text(300, 1), Form()],  # type: ignore[valid-type]
-    marketplace: Annotated[Text(32), Form()] = "",  # type: ignore[valid-type]
+    seller: Annotated[str, TextLimits(300, 1), Form()],
+    marketplace: Annotated[str, TextLimits(32), Form()] = "",
 ) -> Response:
     src = _one_row(["rights_holder", "marketplace", "seller"], [ctx.holder_slug, marketplace, seller])
     return _ok("authorised seller", import_sellers(ctx.session, src))
@@ -444,9 +456,9 @@ def registry_seller(
 @router.post("/registry/watches")
 def registry_watch(
     ctx: Admin,
-    mark_registration: Annotated[Text(64, 1), Form()],  # type: ignore[valid-type]
-    marketplace: Annotated[Text(32, 1), Form()],  # type: ignore[valid-type]
-    terms: Annotated[Text(1000, 1), Form()],  # type: ignore[valid-type]
+    mark_registration: Annotated[str, TextLimits(64, 1), Form()],
+    marketplace: Annotated[str, TextLimits(32, 1), Form()],
+    terms: Annotated[str, TextLimits(1000, 1), Form()],
     schedule_minutes: Annotated[int, Form(ge=5, le=60 * 24 * 31)] = 360,
 ) -> Response:
     res = add_watch(ctx.session, rights_holder=ctx.holder_slug, mark_registration=mark_registration,
@@ -474,14 +486,16 @@ async def registry_import(
         raise RegistryImportError("upload", [(0, "not UTF-8 text")]) from None
     if "\x00" in text:
         raise RegistryImportError("upload", [(0, "file contains NUL bytes; not a CSV text file")])
-    result = IMPORTERS[kind](ctx.session, io.StringIO(scoped_csv(text, ctx.holder_slug)))
+    # the import writes to the store: in the thread pool, never on the event loop
+    result = await run_in_threadpool(
+        IMPORTERS[kind], ctx.session, io.StringIO(scoped_csv(text, ctx.holder_slug)))
     return _ok(kind, result)
 
 
 @router.post("/registry/documents")
 async def registry_document(
     ctx: Admin,
-    title: Annotated[Text(200, 1), Form()],  # type: ignore[valid-type]
+    title: Annotated[str, TextLimits(200, 1), Form()],
     file: Annotated[UploadFile, File()],
     mark_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
@@ -490,7 +504,8 @@ async def registry_document(
         raise Refused("a document is 1 byte to 10 MB")
     name = (file.filename or "document").replace("\x00", "")[-200:]
     ctype = (file.content_type or "application/octet-stream")[:100]
-    add_document(ctx.scope, title=title, filename=name, content_type=ctype, body=body, mark_id=mark_id)
+    await run_in_threadpool(lambda: add_document(ctx.scope, title=title, filename=name,
+                                                 content_type=ctype, body=body, mark_id=mark_id))
     return _ok("document", title)
 
 
@@ -515,10 +530,10 @@ def users(request: Request, ctx: Admin) -> HTMLResponse:
 @router.post("/users")
 def add_user(
     ctx: Admin,
-    email: Annotated[Text(254, 3), Form()],  # type: ignore[valid-type]
+    email: Annotated[str, TextLimits(254, 3), Form()],
     role: Annotated[Literal["admin", "reviewer", "viewer"], Form()],
     password: Annotated[str, Form(min_length=10, max_length=200)],
-    name: Annotated[Text(200), Form()] = "",  # type: ignore[valid-type]
+    name: Annotated[str, TextLimits(200), Form()] = "",
 ) -> Response:
     create_user(ctx.session, rights_holder_id=ctx.user.rights_holder_id, email=email, name=name,
                 role=role, password_hash=hash_password(password))
@@ -553,7 +568,7 @@ def tokens(request: Request, ctx: Reader) -> HTMLResponse:
 
 
 @router.post("/tokens")
-def new_token(request: Request, ctx: Reader, name: Annotated[Text(100, 1), Form()]) -> HTMLResponse:  # type: ignore[valid-type]
+def new_token(request: Request, ctx: Reader, name: Annotated[str, TextLimits(100, 1), Form()]) -> HTMLResponse:
     raw, _tok = create_token(ctx.session, ctx.user, name)
     q = ctx.scope.select(ApiToken).where(ApiToken.user_id == ctx.user.id).order_by(ApiToken.id)
     return page(request, "tokens.html", ctx, tokens=ctx.session.scalars(q).all(), new_token=raw)

@@ -21,7 +21,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "no sqlalchemy.url in the Alembic configuration"
+    engine = make_engine(url)
     try:
         with engine.connect() as connection:
             context.configure(

@@ -262,16 +262,52 @@ def evidence() -> None:
 
 
 @evidence.command("verify")
-def evidence_verify() -> None:
-    """Re-check every capture's SHA-256, its WARC record and digests, and the hash chain of
-    every alert's history. Exits 1 and lists each problem when anything was tampered with."""
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Verify the checkpoints with this public key (PEM) instead of "
+              "the configured signing key.")
+def evidence_verify(public_key: Path | None) -> None:
+    """Re-check every capture's SHA-256, its WARC record and digests, the hash chain of every
+    alert's history against the head and length the alert records, and every signed checkpoint
+    against the store. Exits 1 and lists each problem when anything was tampered with."""
     from db.evidence import describe, verify_evidence
+    from markwatch.checkpoints import checkpoint_log, load_public_key, verify_checkpoints
+
+    settings = _settings()
+    log = checkpoint_log()
+    with _sessions()() as s:
+        report = verify_evidence(s, settings.effective_evidence_dir)
+        click.echo(describe(report))
+        problems = list(report.problems)
+        if not log.lines():
+            click.echo("no checkpoints yet (markwatch evidence checkpoint seals the heads)")
+        else:
+            key_path = public_key or settings.effective_signing_key
+            if not key_path.exists():
+                raise click.ClickException(f"no key at {key_path} to check the checkpoints "
+                                           "with; pass --public-key")
+            cp = verify_checkpoints(s, log, load_public_key(key_path))
+            head = (f"checked {cp.checkpoints} signed checkpoints sealing {cp.alerts_sealed} "
+                    "alert histories")
+            if cp.problems:
+                click.echo(head + f": {len(cp.problems)} problem(s)")
+                click.echo("\n".join(f"  - {p}" for p in cp.problems[:200]))
+            else:
+                click.echo(head + ": every sealed head is still in the store")
+            problems += cp.problems
+    if problems:
+        sys.exit(1)
+
+
+@evidence.command("checkpoint")
+def evidence_checkpoint() -> None:
+    """Seal the head of every alert's history into a signed entry of the checkpoint log (beat
+    does this every MARKWATCH_EVIDENCE_CHECKPOINT_INTERVAL seconds)."""
+    from markwatch.checkpoints import checkpoint_log, signing_key, write_checkpoint
 
     with _sessions()() as s:
-        report = verify_evidence(s, _settings().effective_evidence_dir)
-    click.echo(describe(report))
-    if not report.ok:
-        sys.exit(1)
+        w = write_checkpoint(s, checkpoint_log(), signing_key())
+    click.echo(f"checkpoint {w.seq}: {w.alerts} alert histories ({w.events} events, {w.changed} "
+               f"changed), Merkle root {w.root}")
 
 
 @evidence.command("prune")
@@ -368,10 +404,11 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
     from rich.text import Text
 
     table = Table(title=f"Alert queue ({len(rows)} alerts)", show_lines=False, expand=True)
-    for col, kw in [("score", {"justify": "right"}), ("tier", {}), ("mark", {}),
-                    ("market", {}), ("seller", {"max_width": 22}),
-                    ("price", {"justify": "right"}), ("title", {"ratio": 3}),
-                    ("reasons", {"ratio": 3})]:
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("score", {"justify": "right"}), ("tier", {}), ("mark", {}), ("market", {}),
+        ("seller", {"max_width": 22}), ("price", {"justify": "right"}), ("title", {"ratio": 3}),
+        ("reasons", {"ratio": 3})]
+    for col, kw in columns:
         table.add_column(col, overflow="fold", **kw)
     for r in rows:
         price = f"{r.price} {r.currency or ''}".strip() if r.price is not None else "-"

@@ -65,6 +65,7 @@ def serve(
         info = shops()
         for code, url in urls.items():
             click.echo(f"{code}  {info[code].name:<12} {url}")
+        assert mp.data_dir is not None
         click.echo(f"labels: {mp.data_dir / 'labels.jsonl'}  (Ctrl-C to stop)")
         sys.stdout.flush()
 

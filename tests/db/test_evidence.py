@@ -131,7 +131,7 @@ def test_tampering_is_reported(store_url, tmp_path, tamper):
     if store_url.startswith("sqlite"):
         from tests.faults.helpers import record
 
-        record(f"10 evidence tampered: {tamper}", 1, 0, 0,
+        record(f"10 evidence tampered: {tamper}", 1, None, None,
                f"reported: {report.problems[0][:70]}")
 
 

@@ -77,8 +77,10 @@ def allow(*netlocs: str) -> dict[str, str]:
     return {"MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS": ",".join(netlocs)}
 
 
-def record(promise: str, injected: int, lost: int, duplicated: int, figure: str) -> None:
-    """One row of the summary table ``make faults`` prints (kept only when it asks for it)."""
+def record(promise: str, injected: int | None, lost: int | None, duplicated: int | None,
+           figure: str) -> None:
+    """One row of the summary table ``make faults`` prints (kept only when it asks for it).
+    ``None`` where the promise has nothing of that kind to count: the table says ``n/a``."""
     path = os.environ.get(REPORT_ENV)
     if not path:
         return

@@ -41,7 +41,7 @@ def test_one_request_in_flight_per_host_and_the_delay_kept(tmp_path: Path) -> No
     assert len(hits) == 8  # robots.txt, the search, six listings
     in_flight, gap = politeness(hits)
     assert in_flight == 1 and gap >= MIN_GAP, (in_flight, gap)
-    record("7 polite: 1 in flight/host, delay kept", len(hits), 0, 0,
+    record("7 polite: 1 in flight/host, delay kept", len(hits), None, None,
            f"max in flight {in_flight}, min gap {gap:.2f} s (delay {DELAY} s)")
 
 
@@ -61,7 +61,7 @@ def test_negative_controls_the_measurement_catches_an_impolite_crawler(tmp_path:
     assert not polite(gap_hits), politeness(gap_hits)
     assert politeness(gap_hits)[1] < MIN_GAP
     assert not polite(burst_hits) and politeness(burst_hits)[0] > 1, politeness(burst_hits)
-    record("7 polite: negative controls fail", 2, 0, 0,
+    record("7 polite: negative controls fail", 2, None, None,
            f"delay off: min gap {politeness(gap_hits)[1]:.2f} s; "
            f"4/host: {politeness(burst_hits)[0]} in flight")
 
@@ -115,7 +115,7 @@ def test_retry_after_pauses_that_host_only(tmp_path: Path) -> None:
     search_end = next(h.ended for h in a_hits if h.path.startswith("/search"))
     during = [h for h in other_hits if search_end < h.started < search_end + pause]
     assert during, "the other host waited too"
-    record("7 polite: 429 Retry-After honoured", 1, 0, 0,
+    record("7 polite: 429 Retry-After honoured", 1, None, None,
            f"paused {pause:.1f} s for Retry-After 3; other host served {len(during)} meanwhile")
 
 
@@ -141,8 +141,10 @@ def test_a_long_retry_after_is_capped(tmp_path: Path) -> None:
         hits = list(a.hits)
     pause = _pause(hits)
     assert 3.6 <= pause < 30, pause
+    titles = [it["title"] for it in res.items()]
+    record("7 polite: Retry-After 3600 capped", 1, 3 - len(set(titles)),
+           len(titles) - len(set(titles)), f"paused {pause:.1f} s (cap 4 s)")
     assert len(res.items()) == 3
-    record("7 polite: Retry-After 3600 capped", 1, 0, 0, f"paused {pause:.1f} s (cap 4 s)")
 
 
 def test_retry_after_values() -> None:
@@ -197,5 +199,6 @@ def test_robots_txt_failures_disallow_the_run_and_404_allows(tmp_path: Path) -> 
     assert len(res.items(2)) == 3 and "markwatch/robots/unavailable" not in res.stats(2)
     # the next run asks again and crawls
     assert after_paths[0] == "/robots.txt" and len(again.items()) == 3
-    record("7 polite: robots.txt 5xx/timeout/404", 3, 0, 0,
-           "503 and timeout: 0 pages fetched, next run crawls; 404: 3/3 listings")
+    record("7 polite: robots.txt 5xx/timeout/404", 3, 6 - len(res.items(2)) - len(again.items()),
+           None, f"503 and timeout: 0 pages fetched, next run crawls {len(again.items())}/3; "
+           f"404: {len(res.items(2))}/3 listings")

@@ -3,6 +3,7 @@ server process (uvicorn on a free loopback port) shared by the browser and schem
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -85,20 +86,15 @@ class LiveServer:
         self.url, self.base, self.proc, self.filled, self.log = url, base, proc, filled, log
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The web app as `markwatch serve` runs it, on a filled SQLite store of its own."""
-    from db.migrate import upgrade
-
-    root = tmp_path_factory.mktemp("live")
-    url = f"sqlite:///{root / 'store.db'}"
-    upgrade(url)
-    filled = fill(url)
+@contextlib.contextmanager
+def serving_app(url: str, root: Path, filled: Filled, **env_extra: str) -> Iterator[LiveServer]:
+    """``markwatch serve`` on ``url`` in a process of its own, on a free loopback port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKWATCH_")}
     env.update(MARKWATCH_DATABASE_URL=url, MARKWATCH_DATA_DIR=str(root / "var"),
-               MARKWATCH_ENV="test", MARKWATCH_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
-    log = root / "server.log"
+               MARKWATCH_ENV="test", MARKWATCH_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+               **env_extra)
+    log = root / f"server-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "markwatch.cli", "serve", "--port", str(port)],
@@ -117,13 +113,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             proc.kill()
             pytest.fail(f"the web app did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield LiveServer(url, base, proc, filled, log)
-    proc.terminate()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+        yield LiveServer(url, base, proc, filled, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The web app as `markwatch serve` runs it, on a filled SQLite store of its own."""
+    from db.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{root / 'store.db'}"
+    upgrade(url)
+    with serving_app(url, root, fill(url)) as server:
+        yield server
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
