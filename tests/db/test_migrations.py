@@ -48,3 +48,129 @@ def test_upgrade_downgrade_round_trip(pg_empty_url, tmp_path):
         assert left == set()
         upgrade(url)
         assert current(url) == head
+
+
+def _at_0004_two_alerts_per_listing(url: str) -> dict[str, int]:
+    """A store at revision 0004 with alerts for two marks of one holder on the same listings:
+    a reviewed one in a case, another in a second case and a notice, and an alert left alone."""
+    from decimal import Decimal
+
+    from db.enforcement import Case, CaseAlert, MarketplaceAnswer, Notice
+    from db.listings import ListingFields, upsert_listing
+    from db.models import Alert, AlertEvent, Mark, Marketplace
+    from db.registry import load_directory
+    from db.session import session_factory, transaction
+    from db.types import utcnow
+    from tests.conftest import DEMO_REGISTRY
+
+    upgrade(url, "0004")
+    engine = make_engine(url)
+    ids: dict[str, int] = {}
+    with transaction(session_factory(engine)) as s:
+        load_directory(s, DEMO_REGISTRY)
+        k = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL"))
+        kt = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL TRAIL"))
+        shop = s.scalar(sa.select(Marketplace).filter_by(code="shopa"))
+        holder = k.rights_holder_id
+        ids.update(k=k.id, kt=kt.id, holder=holder)
+        listings = [
+            upsert_listing(s, shop.id, ListingFields(
+                external_id=f"M{i}", url=f"http://127.0.0.1:8301/item/M{i}",
+                title=f"KESTREL Trail Runner {i}", price=Decimal("19.99"), currency="GBP",
+                seller="fakes"), seen_at=utcnow(), crawl_run_id=None).listing_id
+            for i in range(3)
+        ]
+
+        def alert(name: str, listing: int, mark: int, score: int, status: str) -> Alert:
+            a = Alert(rights_holder_id=holder, listing_id=listing, mark_id=mark, kind="trademark",
+                      score=score, tier="high", status=status,
+                      reasons=[{"check": "exact", "detail": f"{name} on the listing", "points": score}])
+            s.add(a)
+            s.flush()
+            s.add(AlertEvent(alert_id=a.id, actor="system:matcher", action="created",
+                             to_status="new", details={"score": score}))
+            if status != "new":
+                s.add(AlertEvent(alert_id=a.id, actor="anna@kestrel.example", action="confirm",
+                                 from_status="new", to_status=status, reason="counterfeit"))
+            ids[name] = a.id
+            return a
+
+        alert("a_new_best", listings[0], k.id, 95, "new")
+        a_case = alert("a_in_case", listings[0], kt.id, 80, "confirmed")
+        b_one = alert("b_one", listings[1], k.id, 90, "confirmed")
+        b_two = alert("b_two", listings[1], kt.id, 85, "confirmed")
+        alert("alone", listings[2], k.id, 70, "new")
+        for name, members in (("c1", [a_case, b_one]), ("c2", [b_two])):
+            case = Case(rights_holder_id=holder, marketplace_id=shop.id, seller="fakes",
+                        title=name, grouping="seller", created_by="anna@kestrel.example")
+            s.add(case)
+            s.flush()
+            for a in members:
+                s.add(CaseAlert(case_id=case.id, alert_id=a.id, listing_id=a.listing_id,
+                                added_by="anna@kestrel.example"))
+            n = Notice(rights_holder_id=holder, case_id=case.id, marketplace_id=shop.id,
+                       idempotency_key=f"key-{name}", alert_ids=[a.id for a in members],
+                       listing_count=len(members), html="<p>notice</p>", csv="id\n",
+                       created_by="anna@kestrel.example")
+            s.add(n)
+            s.flush()
+            s.add(MarketplaceAnswer(rights_holder_id=holder, notice_id=n.id, outcome="removed",
+                                    answered_on=utcnow().date(), recorded_by="anna@kestrel.example"))
+            ids[name], ids[f"notice_{name}"] = case.id, n.id
+    engine.dispose()
+    return ids
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_0005_merges_the_alerts_of_one_listing_and_holder(backend, request, tmp_path):
+    from db.chain import verify_chain
+    from db.enforcement import CaseAlert, MarketplaceAnswer, Notice
+    from db.models import Alert, AlertEvent, AlertMark
+    from db.session import session_factory
+
+    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else request.getfixturevalue(
+        "pg_empty_url")
+    ids = _at_0004_two_alerts_per_listing(url)
+    upgrade(url)
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        alerts = {a.id: a for a in s.scalars(sa.select(Alert))}
+        # the one in a case survives, with the best mark and score; the merged ones are gone
+        assert set(alerts) == {ids["a_in_case"], ids["b_one"], ids["alone"]}
+        a = alerts[ids["a_in_case"]]
+        assert (a.mark_id, a.score, a.status.value) == (ids["k"], 95, "confirmed")
+        assert [r["mark"] for r in a.reasons] == ["KESTREL", "KESTREL TRAIL"]
+        marks = dict(s.execute(sa.select(AlertMark.mark_id, AlertMark.score)
+                               .where(AlertMark.alert_id == a.id)).all())
+        assert marks == {ids["k"]: 95, ids["kt"]: 80}
+        assert dict(s.execute(sa.select(AlertMark.mark_id, AlertMark.score)
+                              .where(AlertMark.alert_id == ids["alone"])).all()) == {ids["k"]: 70}
+        # the history of the survivor is whole, and the merged alert's is carried in it
+        actions = s.scalars(sa.select(AlertEvent.action).where(AlertEvent.alert_id == a.id)
+                            .order_by(AlertEvent.id)).all()
+        assert actions == ["created", "confirm", "merged"]
+        merged = s.scalars(sa.select(AlertEvent).where(AlertEvent.action == "merged",
+                                                       AlertEvent.alert_id == a.id)).one()
+        (gone,) = merged.details["merged_alerts"]
+        assert gone["alert_id"] == ids["a_new_best"] and gone["mark"] == "KESTREL"
+        assert [e["action"] for e in gone["events"]] == ["created"]
+        assert verify_chain(s) == []
+        # case membership and notices point at the survivors; answers are all still there
+        assert set(s.scalars(sa.select(CaseAlert.alert_id))) == {ids["a_in_case"], ids["b_one"]}
+        assert s.get(Notice, ids["notice_c2"]).alert_ids == [ids["b_one"]]
+        assert s.get(Notice, ids["notice_c1"]).alert_ids == [ids["a_in_case"], ids["b_one"]]
+        assert s.scalar(sa.select(sa.func.count()).select_from(MarketplaceAnswer)) == 2
+    # one alert per (listing, holder) from now on
+    with pytest.raises(sa.exc.IntegrityError), session_factory(engine)() as s:
+        s.add(Alert(rights_holder_id=ids["holder"], listing_id=a.listing_id, mark_id=ids["kt"],
+                    kind="trademark", score=50, tier="low", reasons=[]))
+        s.flush()
+    engine.dispose()
+    downgrade(url, "0004")
+    engine = make_engine(url)
+    with engine.connect() as c:
+        assert "alert_mark" not in sa.inspect(c).get_table_names()
+        assert c.scalar(sa.text("select count(*) from alert")) == 3
+        assert c.scalar(sa.text("select count(*) from alert_event")) == 7  # 3 + 3 + 1
+    engine.dispose()
+    upgrade(url)
