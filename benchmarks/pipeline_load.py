@@ -141,15 +141,14 @@ def main(argv: list[str] | None = None) -> int:
                 .group_by(Alert.id, Alert.created_at)
             ).all()
             dup = s.scalar(sa.text(
-                "select count(*) from (select listing_id, mark_id from alert "
-                "group by listing_id, mark_id having count(*) > 1) d"))
+                "select count(*) from (select listing_id, rights_holder_id from alert "
+                "group by listing_id, rights_holder_id having count(*) > 1) d"))
             alerts = s.scalar(sa.select(sa.func.count()).select_from(Alert))
         latencies = [(a - f).total_seconds() for a, f in rows]
         from fixtures.marketplaces import load_labels
 
         labels = load_labels(work / "marketplaces" / "labels.jsonl")
         score = score_against_labels(factory, labels)
-        reachable = sum(1 for lab in labels if lab.infringing)
         figures = {
             "listings_generated": args.listings,
             "listings_stored": listings,
@@ -163,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             "fetch_to_alert_p95_s": round(percentile(latencies, 0.95), 1),
             "precision": round(score.precision, 4),
             "recall": round(score.recall, 4),
-            "infringing_labelled": reachable,
+            "reach": round(score.reach, 4),
+            "recall_on_crawled": round(score.recall_on_crawled, 4),
+            "infringing_labelled": score.infringing_labelled,
             "infringing_crawled": score.infringing_crawled,
             "workers": f"crawler x {args.crawl_concurrency}, matcher x {args.match_concurrency}",
         }
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             f"pipeline load, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
             f"{os.cpu_count()} cores, PostgreSQL + Redis, {figures['workers']}",
             *(f"  {k:<22} {v}" for k, v in figures.items()),
+            "recall per disguise type (fixtures.marketplaces.scoring):",
+            *(f"  {line}" for line in score.table().splitlines()),
         ])
         print(text)
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(figures))
         ok = (statuses == {CrawlStatus.SUCCEEDED} and dup == 0
-              and score.infringing_crawled >= 0.98 * reachable)
+              and score.reach >= 0.98)
         engine.dispose()
         return 0 if ok else 1
     finally:
