@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo test lint eval bench load services clean
+.PHONY: help install install-test demo test lint eval calibrate bench load services clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -39,8 +39,11 @@ faults: install-test ## Crawler fault injection (politeness, hostile responses, 
 lint: install-test ## ruff
 	$(BIN)/ruff check .
 
-eval: install ## Precision and recall of the matcher on the labelled evaluation set
+eval: install ## Matcher precision, recall and score reliability on the held part of the real-titles set (and our own set)
 	$(BIN)/python -m matcher.evaluate
+
+calibrate: install-test ## Refit the score calibration on the dev part of the real-titles set
+	$(BIN)/python -m matcher.calibrate
 
 bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_matcher.py

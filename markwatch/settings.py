@@ -118,10 +118,11 @@ class Settings(BaseSettings):
     )
 
     # matching
-    tier_high: int = Field(80, ge=1, le=100, description="Score from which a match is tier high.")
-    tier_medium: int = Field(60, ge=1, le=100, description="Score from which a match is medium.")
+    # scores are calibrated: the estimated chance, in percent, that a reviewer confirms the alert
+    tier_high: int = Field(90, ge=1, le=100, description="Score from which a match is tier high.")
+    tier_medium: int = Field(70, ge=1, le=100, description="Score from which a match is medium.")
     tier_low: int = Field(
-        40, ge=1, le=100, description="Lowest score reported; lower matches are dropped."
+        50, ge=1, le=100, description="Lowest score that alerts; lower findings are dropped."
     )
 
     # bundled test marketplaces

@@ -17,6 +17,9 @@ from matcher.normalise import TOKEN_RE
 # punctuation that sits inside a word when there is no space around it: "N-I-K-E", "paypal-merchant"
 TIGHT_PUNCT = frozenset(".-_·*'’/+~:|•")
 MAX_JOIN = 4
+# punctuation written for a letter inside a word (the zxcvbn l33t table): "P!g3on", "Trans(end",
+# "Son@+a", "Have|ls". ("@" and "$" are word characters already.)
+PUNCT_LETTERS = {"!": "i", "|": "l", "(": "c", "[": "c", "{": "c", "<": "c", "+": "t"}
 
 
 class Token(NamedTuple):
@@ -45,31 +48,45 @@ def _gap(folded: str, a: Token, b: Token) -> str:
     return folded[a.end : b.start]
 
 
-def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidate]:
+def candidates(folded: str, toks: list[Token], max_phrase: int,
+               phrase_starts: set[int] | None = None, pair_starts: set[int] | None = None
+               ) -> list[Candidate]:
+    """Candidates of one folded text. Phrases of space-separated words start only at the tokens
+    in ``phrase_starts`` (words that begin a registered multi-word form) and, two words long, at
+    those in ``pair_starts`` (a one-word mark split by a space); ``None`` allows every token."""
     out: list[Candidate] = []
+    append = out.append
     n = len(toks)
+    punct = any(ch in folded for ch in PUNCT_LETTERS)
+    gaps = [folded[toks[i].end : toks[i + 1].start] for i in range(n - 1)]
     for i, t in enumerate(toks):
         if t.han:
             continue
-        out.append(Candidate(t.text, t.start, t.end, "token", 1, i))
+        append(Candidate(t.text, t.start, t.end, "token", 1, i))
         # words joined across tight punctuation: "n-i-k-e", "kes.trel", "paypal-merchant"
         key = t.text
         for j in range(i + 1, min(n, i + MAX_JOIN)):
-            prev, cur = toks[j - 1], toks[j]
-            gap = _gap(folded, prev, cur)
-            if cur.han or not gap or len(gap) > 2 or not all(ch in TIGHT_PUNCT for ch in gap):
+            gap = gaps[j - 1]
+            if gap == " " or not gap or len(gap) > 2 or toks[j].han or not all(ch in TIGHT_PUNCT for ch in gap):
                 break
-            key += cur.text
-            out.append(Candidate(key, t.start, cur.end, "joined", j - i + 1, i))
+            key += toks[j].text
+            append(Candidate(key, t.start, toks[j].end, "joined", j - i + 1, i))
+        if punct:
+            out.extend(_punct_letter_joins(folded, toks, i))
         # phrases of space-separated words, for multi-word marks and product names
+        if phrase_starts is None or i in phrase_starts:
+            longest = max_phrase
+        elif pair_starts is None or i in pair_starts:
+            longest = 2
+        else:
+            continue
         key = t.text
-        for j in range(i + 1, min(n, i + max_phrase) if max_phrase > 1 else 0):
-            prev, cur = toks[j - 1], toks[j]
-            gap = _gap(folded, prev, cur)
-            if cur.han or len(gap) > 3 or any(ch.isalnum() for ch in gap):
+        for j in range(i + 1, min(n, i + longest)):
+            gap = gaps[j - 1]
+            if toks[j].han or len(gap) > 3 or (gap != " " and any(ch.isalnum() for ch in gap)):
                 break
-            key += cur.text
-            out.append(Candidate(key, t.start, cur.end, "phrase", j - i + 1, i))
+            key += toks[j].text
+            append(Candidate(key, t.start, toks[j].end, "phrase", j - i + 1, i))
     # runs of spaced single letters: "g u c c i", "l.v.", "k e s t r e l"
     i = 0
     while i < n:
@@ -86,3 +103,28 @@ def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidat
             out.append(Candidate(key, toks[i].start, toks[j].end, "spaced", j - i + 1, i))
         i = j + 1
     return out
+
+
+def _punct_letter_joins(folded: str, toks: list[Token], i: int) -> list[Candidate]:
+    """Words joined across one punctuation character read as a letter ("p!g3on" -> "pig3on"),
+    and a word opened by one ("(lovia" -> "clovia"). No spaces may be involved."""
+    out: list[Candidate] = []
+    t = toks[i]
+    start = t.start
+    key = t.text
+    before = folded[t.start - 1] if t.start else ""
+    if before in PUNCT_LETTERS and (t.start == 1 or not folded[t.start - 2].isalnum()) and (
+            t.start < 2 or folded[t.start - 2] in " \t\n"):
+        key = PUNCT_LETTERS[before] + key
+        start = t.start - 1
+        out.append(Candidate(key, start, t.end, "joined", 1, i))
+    used = False
+    for j in range(i + 1, min(len(toks), i + MAX_JOIN)):
+        prev, cur = toks[j - 1], toks[j]
+        gap = _gap(folded, prev, cur)
+        if cur.han or len(gap) != 1 or gap not in PUNCT_LETTERS:
+            break
+        key += PUNCT_LETTERS[gap] + cur.text
+        used = True
+        out.append(Candidate(key, start, cur.end, "joined", j - i + 1, i))
+    return out if (used or start != t.start) else []

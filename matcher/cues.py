@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from matcher.data_files import cue_phrases
-from matcher.normalise import HAN_RE
+from matcher.normalise import HAN_RE, fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +30,16 @@ class CueFinder:
         self._en = spacy.blank("en")
         self._zh = spacy.blank("zh")  # default segmenter: one token per character
         # a cheap superset test first: a phrase can only match if its first word is a substring
-        self._first_words = sorted({p.split()[0].casefold() for p, k in cue_phrases() if k != "han"}
-                                   | {p for p, k in cue_phrases() if k == "han"}, key=len)
+        self._first_words = sorted({fold(p).split()[0] for p, k in cue_phrases() if k != "han"}
+                                   | {fold(p) for p, k in cue_phrases() if k == "han"}, key=len)
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
         for phrase, kind in cue_phrases():
+            folded = fold(phrase)  # texts are folded: "hàng nhái" is found as "hang nhai"
             if kind == "han":
-                self._zh_matcher.add("CUE", [self._zh.make_doc(phrase)])
+                self._zh_matcher.add("CUE", [self._zh.make_doc(folded)])
             else:
-                self._en_matcher.add("CUE", [self._en.make_doc(phrase)])
+                self._en_matcher.add("CUE", [self._en.make_doc(folded)])
 
     def find(self, text: str) -> list[Cue]:
         """Cue phrases in ``text`` (already bounded and folded), in order of appearance."""

@@ -98,3 +98,13 @@ def nominative_phrases() -> tuple[str, ...]:
 def fashion_classes() -> frozenset[int]:
     """Nice classes where marketplaces forbid nominative use of a mark (fashion, jewellery)."""
     return frozenset(int(x) for line in _lines("nominative_forbidden_classes.txt") for x in line.split())
+
+
+@cache
+def han_variants() -> dict[str, str]:
+    """Traditional Chinese character -> its simplified form (``han_variants.tsv``)."""
+    out: dict[str, str] = {}
+    for line in _lines("han_variants.tsv"):
+        trad, simp = line.split("\t")[:2]
+        out[trad] = simp
+    return out

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from matcher.data_files import confusable_prototypes, default_ignorable, lookalikes
+from matcher.data_files import confusable_prototypes, default_ignorable, han_variants, lookalikes
 
 # Inputs are bounded before anything else runs: titles on real marketplaces are < 500 chars.
 MAX_TITLE_CHARS = 1_000
@@ -76,6 +76,14 @@ def _fold_char_once(cp: int) -> str | None:
     s = unicodedata.normalize("NFKC", ch).casefold()
     if s.isascii():
         return s
+    if len(s) == 1 and s in han_variants():  # 華為 and 华为 are one word
+        return han_variants()[s]
+    if s != ch.casefold():
+        # a compatibility mapping into another letter of another script (U+03F9 GREEK CAPITAL
+        # LUNATE SIGMA looks like C but NFKC makes it Σ): keep what it looks like
+        proto = confusable_prototypes().get(ch)
+        if proto and proto.isascii() and proto.isalpha():
+            return proto.casefold()
     s = _strip_marks(s)
     return s
 

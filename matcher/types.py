@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PRODUCT = "product"  # the rights holder's product names / model numbers used
     NOMINATIVE = "nominative"  # "case for X", "compatible with X": low risk, never an alert
     OTHER_CLASS = "other_class"  # the word used for goods outside the mark's Nice classes
+    GENERIC = "generic"  # a dictionary-word mark used as that word ("polo neck", "apple flavour")
     AUTHORISED = "authorised"  # listed by an authorised seller or the owner's own store
 
     @property
@@ -105,6 +106,8 @@ class Match:
     tier: Tier
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     product_id: str | None = None
+    # the calibration features present (``matcher.calibration.FEATURES``): what the score is made of
+    features: frozenset[str] = frozenset()
 
     @property
     def alertable(self) -> bool:
@@ -123,12 +126,13 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
-    """Knobs for scoring. Scores at or above ``high`` are HIGH, and so on; below ``low`` nothing
-    is reported."""
+    """Knobs for scoring. A score is the estimated chance, in percent, that a reviewer confirms
+    the finding (``matcher.calibration``). Scores at or above ``high`` are HIGH, and so on; below
+    ``low`` nothing is reported."""
 
-    high: int = 80
-    medium: int = 60
-    low: int = 40
+    high: int = 90
+    medium: int = 70
+    low: int = 50
     # FX rates to compare a listing's price with a product's retail price: units of the key
     # currency per 1 USD, e.g. {"USD": 1, "EUR": 0.92, "CNY": 7.2}.
     fx_per_usd: tuple[tuple[str, float], ...] = (("USD", 1.0), ("EUR", 0.92), ("GBP", 0.79),

@@ -21,11 +21,11 @@ def test_defaults_are_embedded(tmp_path):
 def test_environment_is_read_and_checked(monkeypatch):
     monkeypatch.setenv("MARKWATCH_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("MARKWATCH_BROKER_URL", "redis://127.0.0.1:6379/0")
-    monkeypatch.setenv("MARKWATCH_TIER_HIGH", "90")
+    monkeypatch.setenv("MARKWATCH_TIER_HIGH", "95")
     s = Settings()
     assert s.effective_database_url == "postgresql+psycopg://u@h/db"
-    assert not s.uses_embedded_broker and s.tier_high == 90
-    monkeypatch.setenv("MARKWATCH_TIER_LOW", "95")
+    assert not s.uses_embedded_broker and s.tier_high == 95
+    monkeypatch.setenv("MARKWATCH_TIER_LOW", "99")
     with pytest.raises(ValidationError, match="tier thresholds"):
         Settings()
     monkeypatch.setenv("MARKWATCH_TIER_LOW", "forty")

@@ -1,6 +1,10 @@
 """``markwatch match``: run the matcher over files, without a store.
 
     markwatch match --marks marks.csv --listings listings.jsonl --out out.jsonl [--all]
+    markwatch match --marks marks.csv --domains hosts.txt --out out.jsonl
+
+``--domains`` reads one host name or URL per line instead of listings, and looks for
+combosquats and typosquats of the marks (``matcher.domains``).
 
 ``marks.csv`` needs the columns ``mark_id,mark`` (optional: ``aliases`` and ``nice_classes``
 separated by ``|``, ``owner``, ``famous``). Each line of ``listings.jsonl`` needs ``listing_id``
@@ -89,22 +93,30 @@ def _listing(obj: object):
 @click.command("match")
 @click.option("--marks", "marks_path", required=True, type=click.Path(path_type=Path),
               help="CSV of marks: mark_id,mark[,aliases,nice_classes,owner,famous].")
-@click.option("--listings", "listings_path", required=True, type=click.Path(path_type=Path),
+@click.option("--listings", "listings_path", type=click.Path(path_type=Path),
               help="JSON Lines of listings: listing_id,title[,description,price,currency,seller,category].")
+@click.option("--domains", "domains_path", type=click.Path(path_type=Path),
+              help="Host names or URLs, one per line (instead of --listings).")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the findings (JSON Lines).")
 @click.option("--all", "include_all", is_flag=True,
               help="Also write innocent-use findings (nominative, other class, authorised).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
-def match(marks_path: Path, listings_path: Path, out_path: Path, include_all: bool,
-          progress: bool | None) -> None:
-    """Match listings against marks from files, without a store."""
+def match(marks_path: Path, listings_path: Path | None, domains_path: Path | None, out_path: Path,
+          include_all: bool, progress: bool | None) -> None:
+    """Match listings (or domain names) against marks from files, without a store."""
     from matcher import build_index
 
+    if (listings_path is None) == (domains_path is None):
+        raise click.UsageError("give exactly one of --listings and --domains")
     marks, bad_marks = read_marks(marks_path)
     if not marks:
         raise click.BadParameter(f"{marks_path} holds no usable mark", param_hint="--marks")
+    if domains_path is not None:
+        _match_domains(build_index(marks), domains_path, out_path, include_all, len(marks), bad_marks)
+        return
+    assert listings_path is not None
     try:
         size = listings_path.stat().st_size
         fh = listings_path.open("rb")
@@ -143,6 +155,42 @@ def match(marks_path: Path, listings_path: Path, out_path: Path, include_all: bo
     click.echo(f"{seen} listings read, {written} findings written to {out_path}, "
                f"{bad} bad listing lines skipped, {len(marks)} marks ({bad_marks} bad mark rows skipped)",
                err=True)
+
+
+MAX_HOST_LINE = 2_048
+
+
+def _match_domains(index, path: Path, out_path: Path, include_all: bool, n_marks: int,
+                   bad_marks: int) -> None:
+    seen = bad = written = 0
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--domains") from exc
+    try:
+        out = out_path.open("w", encoding="utf-8")
+    except OSError as exc:
+        fh.close()
+        raise click.BadParameter(f"cannot write {out_path}: {exc}", param_hint="--out") from exc
+    with fh, out:
+        for raw in fh:
+            if not raw.strip():
+                continue
+            seen += 1
+            try:
+                host = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                bad += 1
+                continue
+            if len(host) > MAX_HOST_LINE or any(ch.isspace() for ch in host):
+                bad += 1
+                continue
+            for m in index.match_domain(host):
+                if m.alertable or include_all:
+                    out.write(json.dumps(m.as_dict(), ensure_ascii=False) + "\n")
+                    written += 1
+    click.echo(f"{seen} domains read, {written} findings written to {out_path}, "
+               f"{bad} bad lines skipped, {n_marks} marks ({bad_marks} bad mark rows skipped)", err=True)
 
 
 def _stderr_console():

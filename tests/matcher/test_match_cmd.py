@@ -59,3 +59,24 @@ def test_unreadable_listings_file(tmp_path):
     result = CliRunner().invoke(match, args)
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+def test_domains_file(tmp_path):
+    (tmp_path / "marks.csv").write_text(MARKS, encoding="utf-8")
+    (tmp_path / "hosts.txt").write_bytes(
+        "https://kestrel-outlet-store.com/sale\nvoltaris.example\nexample.org\n\xff\xfe bad\n".encode("latin-1"))
+    result = CliRunner().invoke(match, ["--marks", str(tmp_path / "marks.csv"), "--domains",
+                                        str(tmp_path / "hosts.txt"), "--out", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    found = {(r["listing_id"], r["mark_id"], r["reasons"][0]["check"]) for r in _out(tmp_path)}
+    assert ("https://kestrel-outlet-store.com/sale", "k1", "combosquat") in found
+    assert ("voltaris.example", "v1", "exact") in found
+    assert not any(host == "example.org" for host, _, _ in found)
+    assert "1 bad lines skipped" in result.output
+
+
+def test_listings_or_domains_not_both(tmp_path):
+    args = [*_files(tmp_path), "--domains", str(tmp_path / "listings.jsonl")]
+    result = CliRunner().invoke(match, args)
+    assert result.exit_code == 2
+    assert "exactly one of --listings and --domains" in result.output
