@@ -6,6 +6,7 @@ Every loader is cached: the files are read once per process.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -61,10 +62,26 @@ def dictionary_words() -> frozenset[str]:
     return frozenset(_lines("words.txt"))
 
 
+#: public brand lists in ``data/brands`` read besides ``known_brands.txt`` (their provenance is in
+#: ``data/brands/README.md``)
+BRAND_LISTS = ("device_detector.txt", "nsi_shops.txt", "nsi_other.txt", "simple_icons.txt",
+               "openfoodfacts_taxonomy.txt", "openfoodfacts_products.txt")
+
+
+def _brand_key(name: str) -> str:
+    """Compact form of a brand name: case and accents folded, letters and digits only."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
 @cache
 def known_brands() -> frozenset[str]:
     """Real brands (compact lowercase keys): close to a mark is not the same as imitating it."""
-    return frozenset("".join(ch for ch in line.casefold() if ch.isalnum()) for line in _lines("known_brands.txt"))
+    names = list(_lines("known_brands.txt"))
+    for name in BRAND_LISTS:
+        names.extend(_lines(f"brands/{name}"))
+    keys = {_brand_key(n) for n in names}
+    return frozenset(k for k in keys if len(k) >= 3)
 
 
 @cache

@@ -167,8 +167,9 @@ def match_domain(index: MarkIndex, host: str) -> list[Match]:
             v = index.variants[vid]
             dictionary = index.is_dictionary_mark(v.mark_idx)
             head, tail = form[:start], form[end:]
-            if _covered(index, form, start, end):
-                continue
+            affixed = _segmentable(index, head, True) and _segmentable(index, tail, True)
+            if not affixed and _covered(index, form, start, end):
+                continue  # "googled|rive" does not hide "google|drive": affix words win
             short = len(v.key) <= 4
             if head and tail:
                 if (dictionary or short or len(v.key) < 7) and not (

@@ -548,14 +548,15 @@ class MarkIndex:
                 if start < 0 or start + n > len(toks) or (vid, start) in done:
                     continue
                 done.add((vid, start))
+                # one word differs, the others stand as registered (cheapest test first)
+                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
+                if len(diff) != 1:
+                    continue
                 window = toks[start : start + n]
                 if any(w.han for w in window) or any(
                     len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
                     for a, b in itertools.pairwise(window)
                 ):
-                    continue
-                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
-                if len(diff) != 1:
                     continue
                 j = diff[0]
                 got, want = window[j].text, v.words[j]

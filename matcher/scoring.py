@@ -285,6 +285,25 @@ def scored(index: MarkIndex, listing_id: str, mark: MarkRecord, kind: Kind, reas
                  frozenset(present))
 
 
+_APPROXIMATE = frozenset({"typo", "phonetic"})
+
+
+def _nearest(index: MarkIndex, hits: list[Hit]) -> list[Hit]:
+    """On each stretch of text, an approximate hit (a typo or a sound-alike) stands only if no
+    mark is written there more exactly: the nearest marks win. A word that is one mark exactly,
+    or one edit from it, is not also reported as two edits from others."""
+    if len(hits) < 2:
+        return hits
+    best: dict[tuple[int, int], int] = {}
+    for h in hits:
+        rank = h.base + (DISGUISE_POINTS if h.disguise else 0)
+        key = (h.start, h.end)
+        if rank > best.get(key, -1):
+            best[key] = rank
+    return [h for h in hits if h.check not in _APPROXIMATE
+            or h.base + (DISGUISE_POINTS if h.disguise else 0) >= best[(h.start, h.end)]]
+
+
 def _supports(ctx: _Context, midx: int) -> bool:
     """The rest of the listing supports a heavier typo of the mark: goods in its classes, a
     counterfeit cue phrase, or a price far below its products' retail price."""
@@ -334,7 +353,8 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
         return []
     ctx = _Context(index, listing, text, folded, toks)
     product_marks = {index._mark_by_id.get(index.products[ph[0]].mark_id) for ph in product_hits}
-    hits = [h for h in hits if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)]
+    hits = _nearest(index, [h for h in hits
+                            if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)])
     best: dict[int, Hit] = {}
     others: dict[int, list[Hit]] = {}
     for h in hits:
