@@ -56,7 +56,8 @@ from matcher.types import (
 )
 
 MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
-TOKEN_CACHE_SIZE = 200_000  # one-word candidates remembered: marketplace titles repeat words
+TOKEN_CACHE_SIZE = 200_000
+MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
 
 
@@ -110,6 +111,7 @@ class Variant:
     pinyin: tuple[str, ...] = ()
     loose_words: tuple[str, ...] = ()
     fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
+    loose2: str = ""  # loose form with letter pairs read one by one
 
 
 @dataclass(slots=True)
@@ -229,7 +231,8 @@ class MarkIndex:
         _add(self._by_loose, v.loose, vid)
         if has_digraph(key):  # "cl" in the mark may also be read as "c" + "l"
             _add(self._by_loose, loose(key, digraphs=False), vid)
-            v.fz2 = fuzzy_key(loose(key, digraphs=False))
+            v.loose2 = loose(key, digraphs=False)
+            v.fz2 = fuzzy_key(v.loose2)
         self._key_lengths.add(len(key))
         if len(v.loose) != len(key):
             self._key_lengths.add(len(v.loose))
@@ -300,11 +303,12 @@ class MarkIndex:
 
     # ----- matching -----
 
-    def match(self, listing: ListingText) -> list[Match]:
-        """Every finding for one listing (alertable or not), best first."""
+    def match(self, listing: ListingText, *, alertable_only: bool = False) -> list[Match]:
+        """Every finding for one listing (alertable or not; with ``alertable_only``, only those
+        that can become alerts, which is cheaper), best first."""
         from matcher.scoring import score_listing
 
-        return score_listing(self, listing)
+        return score_listing(self, listing, alertable_only)
 
     def match_domain(self, host: str) -> list[Match]:
         """Findings for a host name or domain label: combosquats and typosquats of the marks."""
@@ -312,9 +316,10 @@ class MarkIndex:
 
         return match_domain(self, host)
 
-    def match_many(self, listings: Iterable[ListingText]) -> Iterator[tuple[ListingText, list[Match]]]:
+    def match_many(self, listings: Iterable[ListingText], *, alertable_only: bool = False
+                   ) -> Iterator[tuple[ListingText, list[Match]]]:
         for listing in listings:
-            yield listing, self.match(listing)
+            yield listing, self.match(listing, alertable_only=alertable_only)
 
     def is_word(self, word: str) -> bool:
         """An ordinary dictionary word."""
@@ -539,8 +544,8 @@ class MarkIndex:
             if t.han:
                 continue
             entry = by_word.get(ltoks[i])
-            if entry is None:
-                continue
+            if entry is None or (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS):
+                continue  # a word in that many marks anchors nothing (and would cost per mark)
             for vid, pos in entry if isinstance(entry, list) else (entry,):
                 start = i - pos
                 v = self.variants[vid]
@@ -670,11 +675,15 @@ DERIVED_ENDINGS = ("n", "an", "ian", "ese", "ish", "ean")
 def typo_distance(v: Variant, lkey: str, fz: str, raw_limit: bool = True) -> int | None:
     """Edits between a candidate (loose form ``lkey``, fuzzy key ``fz``) and a registered form,
     if within the stretched allowance; None otherwise. Short marks keep their first letter."""
-    if lkey.startswith(v.loose) and lkey[len(v.loose):] in DERIVED_ENDINGS:
+    n = len(v.key)
+    if n < 7 and fz[:1] != v.fz[:1] and fz[:1] != (v.fz2 or v.fz)[:1]:
+        return None  # short marks: typosquats keep the first letter
+    vl = v.loose
+    if lkey.startswith(vl) and (lkey[len(vl):] in DERIVED_ENDINGS or len(lkey) >= len(vl) + 2):
+        return None  # a word made from the name, or the whole mark plus letters (a fused form)
+    if len(lkey) >= len(vl) + 2 and lkey.endswith(vl):
         return None
-    if len(lkey) >= len(v.loose) + 2 and (lkey.startswith(v.loose) or lkey.endswith(v.loose)):
-        return None  # the whole mark plus letters: a fused form, judged by the fused check
-    k = stretch_edits(len(v.key))
+    k = stretch_edits(n)
     best = None
     for vfz in (v.fz, v.fz2):
         if not vfz or abs(len(vfz) - len(fz)) > k:
@@ -684,11 +693,11 @@ def typo_distance(v: Variant, lkey: str, fz: str, raw_limit: bool = True) -> int
             best = dist
     if best is None:
         return None
-    raw = min(OSA.distance(lkey, f) for f in (v.loose, loose(v.key, digraphs=False)) if f)
+    raw = OSA.distance(lkey, vl)
+    if v.loose2:
+        raw = min(raw, OSA.distance(lkey, v.loose2))
     if raw == 0 or (raw_limit and raw > k + 1):
         return None
-    if allowed_edits(len(v.key)) < 2 and fz[0] != v.fz[0] and fz[0] != (v.fz2 or v.fz)[0]:
-        return None  # short marks: typosquats keep the first letter
     return best
 
 

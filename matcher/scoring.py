@@ -124,8 +124,9 @@ class _Context:
     """What is known about the listing, independently of any mark."""
 
     def __init__(self, index: MarkIndex, listing: ListingText, text: str, folded: str,
-                 toks: list) -> None:
+                 toks: list, alertable_only: bool = False) -> None:
         self.index = index
+        self.alertable_only = alertable_only
         self.listing = listing
         self.folded = folded
         self.spans = SpanMapper(text, folded)
@@ -181,6 +182,9 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
+    if ctx.alertable_only and _never_alerts(ctx, mark, midx, kind, start, end, disguised,
+                                            product_with_mark):
+        return None
     # referential (nominative / compatibility) use
     referential = False
     if usage.referential:
@@ -217,11 +221,7 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
                                   f"(category {listing.category!r})", listing.category, 0))
         else:
-            # the same word on other goods: a bare use is another meaning or another company's
-            # mark (unless the mark is famous, above); a disguise, a cue phrase, a brand-abuse word
-            # or the holder's product shows it is this brand. Books, art and film: never.
-            hard = not brand_signal or _expressive_category(listing.category)
-            if hard and kind.alertable:
+            if _other_class_hard(ctx, mark, dictionary, brand_signal) and kind.alertable:
                 kind = Kind.OTHER_CLASS
             reasons.append(Reason("other_class", f"category {listing.category!r} (classes "
                                   f"{', '.join(map(str, sorted(ctx.classes)))}) is outside the mark's "
@@ -304,6 +304,35 @@ def _nearest(index: MarkIndex, hits: list[Hit]) -> list[Hit]:
             or h.base + (DISGUISE_POINTS if h.disguise else 0) >= best[(h.start, h.end)]]
 
 
+def _never_alerts(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, start: int, end: int,
+                  disguised: bool, product_with_mark: bool) -> bool:
+    """Whatever else the listing says, this finding cannot become an alert: an authorised seller,
+    a bare use outside the mark's classes, or a dictionary-word mark used as a word (or named by
+    an allowed referential use). Cheap tests only; the pipeline then skips explaining it."""
+    index = ctx.index
+    usage = ctx.usage(start, end)
+    dictionary = index.is_dictionary_mark(midx)
+    brand_signal = bool(disguised or ctx.cues or usage.abuse or usage.marked or product_with_mark)
+    return bool(
+        index.authorised(mark, ctx.listing)
+        or _other_class_hard(ctx, mark, dictionary, brand_signal)
+        or (dictionary and kind is Kind.TRADEMARK and not brand_signal
+            and (usage.describes or not usage.leading) and not _han_context(ctx, start)
+            and not _fashion_goods(ctx, mark)))
+
+
+def _other_class_hard(ctx: _Context, mark: MarkRecord, dictionary: bool, brand_signal: bool) -> bool:
+    """The listing's goods are outside the mark's classes and that settles it: a bare use is
+    another meaning or another company's mark (unless the mark is famous); a disguise, a cue
+    phrase, a brand-abuse word or the holder's product shows it is this brand. Books, art and
+    film: never."""
+    if ctx.classes is None or not mark.nice_classes or ctx.classes & mark.nice_classes:
+        return False
+    if mark.famous and not dictionary and not ctx.classes <= _expressive_classes():
+        return False
+    return not brand_signal or _expressive_category(ctx.listing.category)
+
+
 def _supports(ctx: _Context, midx: int) -> bool:
     """The rest of the listing supports a heavier typo of the mark: goods in its classes, a
     counterfeit cue phrase, or a price far below its products' retail price."""
@@ -327,6 +356,16 @@ def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _is_disguised(ctx: _Context, hit: Hit) -> bool:
+    """The hit needed unfolding a disguise (what ``_main_reason`` will name)."""
+    if hit.check in ("loose", "separators", "split"):
+        return True
+    if hit.check not in ("exact", "fused"):
+        return False
+    span = ctx.spans.span(hit.start, hit.end)
+    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
+
+
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     span = ctx.spans.span(hit.start, hit.end)
     extra: list[Reason] = []
@@ -346,12 +385,14 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     return Reason(check, f"{hit.detail}: {span!r}", span, points), extra
 
 
-def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
+def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool = False) -> list[Match]:
+    """Every finding for one listing, best first; with ``alertable_only``, only the findings that
+    can become alerts (the pipeline needs no others, and skips explaining them)."""
     text, folded = prepare_text(listing)
     hits, product_hits, toks = index.find_hits(folded)
     if not hits and not product_hits:
         return []
-    ctx = _Context(index, listing, text, folded, toks)
+    ctx = _Context(index, listing, text, folded, toks, alertable_only)
     product_marks = {index._mark_by_id.get(index.products[ph[0]].mark_id) for ph in product_hits}
     hits = _nearest(index, [h for h in hits
                             if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)])
@@ -369,6 +410,9 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
     results: list[Match] = []
     for midx, hit in best.items():
         mark = index.marks[midx]
+        if alertable_only and _never_alerts(ctx, mark, midx, Kind.TRADEMARK, hit.start, hit.end,
+                                            _is_disguised(ctx, hit), midx in product_marks):
+            continue
         main, extra = _main_reason(ctx, hit)
         reasons = [main, *extra]
         for o in {o.check: o for o in others.get(midx, [])}.values():
@@ -410,5 +454,7 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
                     family_of(check), p.product_id, product_with_mark=True)
         if m:
             results.append(m)
+    if alertable_only:
+        results = [m for m in results if m.alertable]
     results.sort(key=lambda m: (-m.alertable, -m.score, m.mark_id, m.product_id or ""))
     return results

@@ -24,8 +24,7 @@ word list is a data file (``data/nominative_*.txt``, ``list_items.txt``, ``acces
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from matcher.candidates import Token
 from matcher.data_files import _lines, nominative_phrases
@@ -88,18 +87,6 @@ def is_model(word: str) -> bool:
     if digits.isdigit() and unit in UNITS:
         return unit == "" and len(digits) >= 3
     return True
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """What the words around one occurrence of a mark say about its use."""
-
-    leading: bool = False
-    referential: str | None = None  # the words that make it referential ("for", "car mat")
-    how: str | None = None  # "phrase before", "word after", "accessory"
-    abuse: str | None = None  # a brand-abuse word ("style", "like")
-    marked: str | None = None  # "®" / "™" / "brand" right after the mark
-    describes: str | None = None  # the word after it shows it describes the goods ("colour")
 
 
 class TextView:
@@ -326,31 +313,70 @@ def marked_as_brand(view: TextView, end: int) -> str | None:
     return None
 
 
+class Usage:
+    """What the words around one occurrence of a mark (at [start, end) of the folded text) say
+    about its use. Each answer is worked out when first asked: most findings need only some."""
+
+    def __init__(self, index, view: TextView, start: int, end: int) -> None:
+        self._index = index
+        self._view = view
+        self._start = start
+        self._end = end
+        self._first, self._last = view.token_range(start, end)
+
+    @cached_property
+    def leading(self) -> bool:
+        """The mark opens the title."""
+        return self._first >= 0 and leading(self._view, self._first, self._start)
+
+    @cached_property
+    def _referential(self) -> tuple[str | None, str | None]:
+        index, view, first, last = self._index, self._view, self._first, self._last
+        if first < 0:
+            return None, None
+        if not self.leading:
+            ref = referential_before(index, view, first) or referential_before_han(view, self._start)
+            if ref:
+                return ref, "phrase before"
+        ref = referential_after(index, view, last, self._end)
+        if ref:
+            return ref, "word after"
+        if not self.leading:
+            ref = referential_accessory(index, view, first, last)
+            if ref:
+                return ref, "accessory"
+        return None, None
+
+    @property
+    def referential(self) -> str | None:
+        """The words that make the use referential ("for", "compatible", "car mat")."""
+        return self._referential[0]
+
+    @property
+    def how(self) -> str | None:
+        """Where those words stand: "phrase before", "word after" or "accessory"."""
+        return self._referential[1]
+
+    @cached_property
+    def abuse(self) -> str | None:
+        """A brand-abuse word next to the mark ("style", "like")."""
+        return abuse_cue(self._view, self._first, self._last) if self._first >= 0 else None
+
+    @cached_property
+    def marked(self) -> str | None:
+        """®, ™ right after the mark."""
+        return marked_as_brand(self._view, self._end)
+
+    @cached_property
+    def describes(self) -> str | None:
+        """The word after the mark shows it describes the goods ("colour", "neck")."""
+        view, last = self._view, self._last
+        if last < 0 or last + 1 >= len(view.toks) or view.broken(last):
+            return None
+        nxt = view.words[last + 1]
+        return nxt if nxt in _words("descriptor_heads.txt") else None
+
+
 def usage_of(index, view: TextView, start: int, end: int) -> Usage:
-    """Read the use of the mark found at [start, end) of the folded text."""
-    first, last = view.token_range(start, end)
-    if first < 0:
-        return Usage()
-    lead = leading(view, first, start)
-    ref = how = None
-    if not lead:
-        ref = referential_before(index, view, first)
-        how = "phrase before" if ref else None
-        if ref is None:
-            ref = referential_before_han(view, start)
-            how = "phrase before" if ref else None
-    if ref is None:
-        ref = referential_after(index, view, last, end)
-        how = "word after" if ref else None
-    if ref is None and not lead:
-        ref = referential_accessory(index, view, first, last)
-        how = "accessory" if ref else None
-    nxt = view.words[last + 1] if last + 1 < len(view.toks) and not view.broken(last) else None
-    return Usage(
-        leading=lead,
-        referential=ref,
-        how=how,
-        abuse=abuse_cue(view, first, last),
-        marked=marked_as_brand(view, end),
-        describes=nxt if nxt in _words("descriptor_heads.txt") else None,
-    )
+    """The use of the mark found at [start, end) of the folded text."""
+    return Usage(index, view, start, end)

@@ -147,10 +147,7 @@ def match(marks_path: Path, listings_path: Path | None, domains_path: Path | Non
             except (ValueError, UnicodeDecodeError, RecursionError):
                 bad += 1
                 continue
-            for m in index.match(listing):
-                if m.alertable or include_all:
-                    out.write(json.dumps(m.as_dict(), ensure_ascii=False) + "\n")
-                    written += 1
+            written += _write(out, index.match(listing, alertable_only=not include_all), include_all)
         bar.update(task, completed=size)
     click.echo(f"{seen} listings read, {written} findings written to {out_path}, "
                f"{bad} bad listing lines skipped, {len(marks)} marks ({bad_marks} bad mark rows skipped)",
@@ -158,6 +155,16 @@ def match(marks_path: Path, listings_path: Path | None, domains_path: Path | Non
 
 
 MAX_HOST_LINE = 2_048
+
+
+def _write(out, matches, include_all: bool) -> int:
+    """Write the findings that would alert (or all, with ``--all``); return how many."""
+    n = 0
+    for m in matches:
+        if m.alertable or include_all:
+            out.write(json.dumps(m.as_dict(), ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def _match_domains(index, path: Path, out_path: Path, include_all: bool, n_marks: int,
@@ -185,10 +192,7 @@ def _match_domains(index, path: Path, out_path: Path, include_all: bool, n_marks
             if len(host) > MAX_HOST_LINE or any(ch.isspace() for ch in host):
                 bad += 1
                 continue
-            for m in index.match_domain(host):
-                if m.alertable or include_all:
-                    out.write(json.dumps(m.as_dict(), ensure_ascii=False) + "\n")
-                    written += 1
+            written += _write(out, index.match_domain(host), include_all)
     click.echo(f"{seen} domains read, {written} findings written to {out_path}, "
                f"{bad} bad lines skipped, {n_marks} marks ({bad_marks} bad mark rows skipped)", err=True)
 

@@ -89,3 +89,17 @@ def test_scores_and_tiers_are_sane(title):
         assert 0 <= m.score <= 100
         assert m.tier is INDEX.config.tier_for(m.score)
         assert m.score >= INDEX.config.low
+
+
+CATEGORIES = st.sampled_from([None, "Shoes", "Books", "Phone Accessories", "Toys", "Kitchen"])
+TITLE_WORDS = st.sampled_from(["kestrel", "K3STREL", "case", "for", "compatible", "replica", "new",
+                               "shoes", "polo", "neck", "louis", "vuitton", "gucci", "bag", "style",
+                               "seiko", "watch", "2024", "-", "k e s t r e l", "sony", "with"])
+
+
+@FAST
+@given(st.lists(TITLE_WORDS, min_size=1, max_size=10), CATEGORIES)
+def test_alertable_only_is_the_alertable_part(words, category):
+    listing = ListingText("l", " ".join(words), category=category)
+    full = [m for m in INDEX.match(listing) if m.alertable]
+    assert INDEX.match(listing, alertable_only=True) == full
