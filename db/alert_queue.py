@@ -2,12 +2,13 @@
 
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from db.alerts import marks_of, matched_mark
 from db.enforcement import (
     CaseAlert,
 )
@@ -55,9 +56,11 @@ class QueueItem:
     reasons: list[dict[str, Any]]
     created_at: datetime
     case_id: int | None
+    marks: tuple[str, ...] = ()  # every matched mark, the best (``mark``) first
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
+        d["marks"] = list(self.marks)
         d["price"] = None if self.price is None else str(self.price)
         d["created_at"] = self.created_at.isoformat()
         return d
@@ -93,7 +96,7 @@ def _filtered(scope: Scope, f: QueueFilters, *, with_status: bool = True
     if with_status and f.status:
         q = q.where(Alert.status == AlertStatus(f.status))
     if f.mark_id is not None:
-        q = q.where(Alert.mark_id == f.mark_id)
+        q = q.where(matched_mark(mark_id=f.mark_id))
     if f.marketplace:
         q = q.where(Marketplace.code == f.marketplace)
     if f.tier:
@@ -122,23 +125,27 @@ def queue_page(
         q = q.where(sa.or_(Alert.score < s, sa.and_(Alert.score == s, Alert.id < i)))
     q = q.order_by(Alert.score.desc(), Alert.id.desc()).limit(limit + 1)
     rows = scope.session.execute(q).all()
-    items = [_item(*r) for r in rows[:limit]]
+    words = marks_of(scope.session, [r[0].id for r in rows[:limit]])
+    items = [_item(a, li, m, mk, case_id, marks=words[a.id]) for a, li, m, mk, case_id in rows[:limit]]
     nxt = encode_cursor(items[-1].score, items[-1].alert_id) if len(rows) > limit else None
     return items, nxt
 
 
 def queue_all(scope: Scope, f: QueueFilters, *, limit: int = 100_000) -> Iterable[QueueItem]:
     q = _filtered(scope, f).order_by(Alert.score.desc(), Alert.id.desc()).limit(limit)
-    for r in scope.session.execute(q):
-        yield _item(*r)
+    for part in scope.session.execute(q).partitions(1000):
+        words = marks_of(scope.session, [r[0].id for r in part])
+        for a, li, m, mk, case_id in part:
+            yield _item(a, li, m, mk, case_id, marks=words[a.id])
 
 
-def _item(a: Alert, li: Listing, m: Mark, mk: Marketplace, case_id: int | None) -> QueueItem:
+def _item(a: Alert, li: Listing, m: Mark, mk: Marketplace, case_id: int | None,
+          marks: list[str] | None = None) -> QueueItem:
     return QueueItem(
         alert_id=a.id, status=a.status.value, score=a.score, tier=a.tier, kind=a.kind,
         mark=m.word_mark, mark_id=m.id, marketplace=mk.code, seller=li.seller, price=li.price,
         currency=li.currency, title=li.title, url=li.url, reasons=a.reasons,
-        created_at=a.created_at, case_id=case_id,
+        created_at=a.created_at, case_id=case_id, marks=tuple(marks or (m.word_mark,)),
     )
 
 
@@ -164,12 +171,13 @@ def status_counts(scope: Scope, f: QueueFilters | None = None) -> dict[str, int]
 class AlertDetail:
     alert: Alert
     listing: Listing
-    mark: Mark
+    mark: Mark  # the best of the matched marks
     marketplace: Marketplace
     snapshot: EvidenceSnapshot | None
     events: list[AlertEvent]
     case_id: int | None
     product: Product | None
+    marks: list[Mark] = field(default_factory=list)  # every matched mark, the best first
 
 
 def alert_detail(scope: Scope, alert_id: int) -> AlertDetail:
@@ -181,7 +189,10 @@ def alert_detail(scope: Scope, alert_id: int) -> AlertDetail:
     )
     case_id = s.scalar(sa.select(CaseAlert.case_id).where(CaseAlert.alert_id == a.id))
     product = s.get(Product, a.product_id) if a.product_id else None
-    return AlertDetail(a, a.listing, a.mark, a.listing.marketplace, snap, events, case_id, product)
+    marks = [am.mark for am in a.matched_marks]
+    marks.sort(key=lambda m: m.id != a.mark_id)  # stable: then by score, as loaded
+    return AlertDetail(a, a.listing, a.mark, a.listing.marketplace, snap, events, case_id, product,
+                       marks or [a.mark])
 
 
 def snapshot_html(scope: Scope, alert_id: int) -> tuple[EvidenceSnapshot, bytes]:

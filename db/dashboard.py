@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from db.alert_queue import status_counts
+from db.alerts import matched_mark
 from db.enforcement import (
     AnswerOutcome,
     MarketplaceAnswer,
@@ -147,7 +148,7 @@ def cleanliness(scope: Scope, *, top_n: int = 10) -> list[tuple[int, str, str, i
             continue
         dirty = set(s.scalars(
             sa.select(Alert.listing_id).where(
-                Alert.rights_holder_id == scope.rights_holder_id, Alert.mark_id == mark_id,
+                Alert.rights_holder_id == scope.rights_holder_id, matched_mark(mark_id=mark_id),
                 Alert.listing_id.in_(top), Alert.status != AlertStatus.DISMISSED,
             )
         ))

@@ -316,11 +316,16 @@ class EvidenceSnapshot(Base):
 
 
 class Alert(Base):
-    """A suspected infringement: one listing against one mark, awaiting review."""
+    """A suspected infringement: one listing against one rights holder, awaiting review.
+
+    ``mark_id`` is the best-scoring of the holder's marks the listing was matched to; every
+    matched mark (that one included) is an ``alert_mark`` row, so a listing that hits KESTREL
+    and KESTREL TRAIL is one alert found under either mark.
+    """
 
     __tablename__ = "alert"
     __table_args__ = (
-        sa.UniqueConstraint("listing_id", "mark_id"),
+        sa.UniqueConstraint("listing_id", "rights_holder_id"),
         sa.Index(None, "rights_holder_id", "status", "score"),
     )
 
@@ -351,6 +356,25 @@ class Alert(Base):
     events: Mapped[list[AlertEvent]] = relationship(
         back_populates="alert", order_by="AlertEvent.id"
     )
+    matched_marks: Mapped[list[AlertMark]] = relationship(
+        order_by="(AlertMark.score.desc(), AlertMark.mark_id)", viewonly=True
+    )
+
+
+class AlertMark(Base):
+    """A mark an alert's listing was matched to, with that mark's best score."""
+
+    __tablename__ = "alert_mark"
+
+    alert_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True
+    )
+    mark_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mark.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    score: Mapped[int]
+
+    mark: Mapped[Mark] = relationship()
 
 
 class AlertEvent(Base):

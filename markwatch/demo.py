@@ -226,70 +226,32 @@ def run_demo(
     return result
 
 
-@dataclass
-class GroundTruthScore:
-    """Alerts scored against the test marketplaces' labels, on the listings that were crawled."""
+def score_against_labels(factory: Any, labels: list[Any]) -> Any:
+    """The store's alerts scored against the test marketplaces' labels
+    (``fixtures.marketplaces.scoring``: (listing, mark) pairs, recall over every labelled
+    infringing listing with reach beside it, recall per disguise type)."""
+    from db.models import Alert, AlertMark, Listing, Mark, Marketplace
+    from fixtures.marketplaces.scoring import AlertRecord, score
 
-    alerts: int = 0
-    # an alert on a listing labelled infringing, for a mark of the labelled mark's owner (a
-    # "KESTREL Trail" counterfeit infringes both KESTREL and KESTREL TRAIL; labels name one)
-    true_positives: int = 0
-    infringing_crawled: int = 0  # listings labelled infringing that the crawl stored
-    infringing_found: int = 0  # ... of which have an alert for a mark of that owner
-    authorised_alerted: int = 0  # alerts on listings of authorised sellers (must be 0)
-    false_positives: list[tuple[str, str, str]] = field(default_factory=list)  # (shop, id, title)
-    missed: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.true_positives / self.alerts if self.alerts else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.infringing_found / self.infringing_crawled if self.infringing_crawled else 0.0
-
-    def summary(self) -> str:
-        return (
-            f"precision {self.precision:.3f} ({self.true_positives}/{self.alerts} alerts), "
-            f"recall {self.recall:.3f} ({self.infringing_found}/{self.infringing_crawled} "
-            f"infringing listings crawled), {self.authorised_alerted} alerts on authorised sellers"
-        )
-
-
-def score_against_labels(factory: Any, labels: list[Any]) -> GroundTruthScore:
-    """``labels``: objects with marketplace, listing_id, mark_registration, infringing, category."""
-    from db.models import Alert, Listing, Mark, Marketplace
-
-    truth = {(lab.marketplace, lab.listing_id): lab for lab in labels}
-    score = GroundTruthScore()
     with factory() as s:
-        stored = s.execute(
-            sa.select(Listing.id, Marketplace.code, Listing.external_id, Listing.title).join(
-                Marketplace, Listing.marketplace_id == Marketplace.id
-            )
+        crawled = s.execute(
+            sa.select(Marketplace.code, Listing.external_id)
+            .join(Marketplace, Listing.marketplace_id == Marketplace.id)
         ).all()
-        alerts = s.execute(sa.select(Alert.listing_id, Alert.rights_holder_id)).all()
-        owner_of = dict(s.execute(sa.select(Mark.registration_number, Mark.rights_holder_id)).all())
-    by_id = {lid: (code, ext, title) for lid, code, ext, title in stored}
-    alerted: set[tuple[int, int]] = set()
-    for lid, holder in alerts:
-        code, ext, title = by_id[lid]
-        lab = truth.get((code, ext))
-        score.alerts += 1
-        alerted.add((lid, holder))
-        if lab is not None and lab.infringing and owner_of.get(lab.mark_registration) == holder:
-            score.true_positives += 1
-        else:
-            score.false_positives.append((code, ext, title))
-            if lab is not None and lab.category == "authorised":
-                score.authorised_alerted += 1
-    for lid, (code, ext, title) in by_id.items():
-        lab = truth.get((code, ext))
-        if lab is None or not lab.infringing:
-            continue
-        score.infringing_crawled += 1
-        if (lid, owner_of.get(lab.mark_registration)) in alerted:
-            score.infringing_found += 1
-        else:
-            score.missed.append((code, ext, title))
-    return score
+        marks: dict[int, set[str]] = {}
+        for alert_id, reg in s.execute(
+            sa.select(AlertMark.alert_id, Mark.registration_number)
+            .join(Mark, Mark.id == AlertMark.mark_id)
+        ):
+            marks.setdefault(alert_id, set()).add(reg)
+        alerts = [
+            AlertRecord(code, ext, frozenset(marks.get(aid) or {reg}), title)
+            for aid, code, ext, title, reg in s.execute(
+                sa.select(Alert.id, Marketplace.code, Listing.external_id, Listing.title,
+                          Mark.registration_number)
+                .join(Listing, Alert.listing_id == Listing.id)
+                .join(Marketplace, Listing.marketplace_id == Marketplace.id)
+                .join(Mark, Alert.mark_id == Mark.id)
+            )
+        ]
+    return score(labels, alerts, [tuple(r) for r in crawled])

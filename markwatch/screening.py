@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import matcher
-from db.alerts import Finding, record_findings
+from db.alerts import Finding, per_holder, record_findings
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
 from markwatch.settings import Settings
@@ -89,6 +89,7 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
 class ScreeningIndex:
     index: matcher.MarkIndex
     owner_of: dict[int, int]  # mark id -> rights holder id
+    word_of: dict[int, str]  # mark id -> word mark
 
 
 class IndexCache:
@@ -105,9 +106,11 @@ class IndexCache:
             if self._index is None or self._key != key:
                 log.info("building the matcher index")
                 index = build_index_from_store(session, config)
-                self._index = ScreeningIndex(index, {
-                    int(m.mark_id): int(m.owner_id) for m in index.marks
-                })
+                self._index = ScreeningIndex(
+                    index,
+                    {int(m.mark_id): int(m.owner_id) for m in index.marks},
+                    {int(m.mark_id): m.mark for m in index.marks},
+                )
                 self._key = key
             return self._index
 
@@ -129,14 +132,25 @@ def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText
     )
 
 
-def best_per_mark(matches: Iterable[matcher.Match]) -> list[matcher.Match]:
-    """One alert per (listing, mark): of several alertable findings for the same mark (say a
-    trademark hit and a product hit), keep the highest-scoring one."""
-    best: dict[str, matcher.Match] = {}
-    for m in matches:
-        if m.alertable and (m.mark_id not in best or m.score > best[m.mark_id].score):
-            best[m.mark_id] = m
-    return list(best.values())
+def best_per_holder(
+    matches: Iterable[matcher.Match], owner_of: dict[int, int], word_of: dict[int, str]
+) -> list[Finding]:
+    """One finding per (listing, rights holder): of the alertable matches for that holder's marks
+    (a trademark and a product hit, or KESTREL and KESTREL TRAIL), the best one leads with its
+    score; every mark hit is kept, and each reason says which mark it is about."""
+    return per_holder(
+        Finding(
+            rights_holder_id=owner_of[int(m.mark_id)],
+            mark_id=int(m.mark_id),
+            kind=m.kind.value,
+            score=m.score,
+            tier=m.tier.value,
+            reasons=[{**r.as_dict(), "mark": word_of[int(m.mark_id)]} for r in m.reasons],
+            product_id=int(m.product_id) if m.product_id else None,
+        )
+        for m in matches
+        if m.alertable
+    )
 
 
 @dataclass
@@ -160,7 +174,7 @@ def screen_listings(
     longer exist, or whose content was already screened, are skipped (so reruns are no-ops)."""
     config = matcher_config(settings)
     cached = INDEX_CACHE.get(session, config)
-    index, marks_owner = cached.index, cached.owner_of
+    index = cached.index
     out = ScreenOutcome(alert_ids=[])
     wanted = set(listing_ids)
     rows = session.execute(
@@ -175,18 +189,9 @@ def screen_listings(
             out.skipped += 1
             continue
         out.listings += 1
-        findings = [
-            Finding(
-                rights_holder_id=marks_owner[int(m.mark_id)],
-                mark_id=int(m.mark_id),
-                kind=m.kind.value,
-                score=m.score,
-                tier=m.tier.value,
-                reasons=[r.as_dict() for r in m.reasons],
-                product_id=int(m.product_id) if m.product_id else None,
-            )
-            for m in best_per_mark(index.match(listing_text(listing, code)))
-        ]
+        findings = best_per_holder(
+            index.match(listing_text(listing, code)), cached.owner_of, cached.word_of
+        )
         if findings:
             rec = record_findings(
                 session, listing.id, findings, snapshot_id=latest_snapshot_id(session, listing.id)

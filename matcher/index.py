@@ -449,7 +449,13 @@ class MarkIndex:
             out.append(Hit(vid, check, c.start, c.end, 75,
                            f'look-alike spelling of "{v.text}"', True))
         if found:
-            return out  # a registered form itself: not a typo or fused form of another mark
+            # a registered form itself: not a typo of another mark, and fused only with the
+            # same rights holder's other marks ("KestrelTrail" is KESTREL TRAIL and KESTREL)
+            if not phrase and len(key) > MIN_FUSED_LEN:
+                owners = {self.marks[self.variants[v].mark_idx].owner_id for v in found}
+                out.extend(h for h in self._fused_hits(c, key, lkey, set(found), toks)
+                           if self.marks[self.variants[h.vid].mark_idx].owner_id in owners)
+            return out
         if len(key) >= 3 and not phrase and len(key) <= self._max_fuzzy_len:
             # phrases are left to word_substitution: their typos are per word
             fzs = {fuzzy_key(lk): lk for lk in lkeys}

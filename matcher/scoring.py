@@ -137,7 +137,7 @@ class _Context:
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
         self._cues = None
         self._view: TextView | None = None
-        self._usage: dict[tuple[int, int], Usage] = {}
+        self._usage: dict[tuple[int, int, bool], Usage] = {}
 
     @property
     def cues(self):
@@ -154,11 +154,12 @@ class _Context:
                                   [(c.start, c.end) for c in self.cues])
         return self._view
 
-    def usage(self, start: int, end: int) -> Usage:
+    def usage(self, start: int, end: int, product: bool = False) -> Usage:
         """How the words around [start, end) use it (the same for every mark found there)."""
-        found = self._usage.get((start, end))
+        found = self._usage.get((start, end, product))
         if found is None:
-            found = self._usage[(start, end)] = usage_of(self.index, self.view, start, end)
+            found = self._usage[(start, end, product)] = usage_of(self.index, self.view, start,
+                                                                   end, product)
         return found
 
 
@@ -178,7 +179,7 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             product_id: str | None = None, disguised: bool = False,
             product_with_mark: bool = False) -> Match | None:
     index, listing = ctx.index, ctx.listing
-    usage = ctx.usage(start, end)
+    usage = ctx.usage(start, end, kind is Kind.PRODUCT)
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
@@ -310,7 +311,7 @@ def _never_alerts(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, start:
     a bare use outside the mark's classes, or a dictionary-word mark used as a word (or named by
     an allowed referential use). Cheap tests only; the pipeline then skips explaining it."""
     index = ctx.index
-    usage = ctx.usage(start, end)
+    usage = ctx.usage(start, end, kind is Kind.PRODUCT)
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or ctx.cues or usage.abuse or usage.marked or product_with_mark)
     return bool(

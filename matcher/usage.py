@@ -317,11 +317,12 @@ class Usage:
     """What the words around one occurrence of a mark (at [start, end) of the folded text) say
     about its use. Each answer is worked out when first asked: most findings need only some."""
 
-    def __init__(self, index, view: TextView, start: int, end: int) -> None:
+    def __init__(self, index, view: TextView, start: int, end: int, product: bool = False) -> None:
         self._index = index
         self._view = view
         self._start = start
         self._end = end
+        self._product = product  # a model number or product name, not the brand
         self._first, self._last = view.token_range(start, end)
 
     @cached_property
@@ -341,7 +342,8 @@ class Usage:
         ref = referential_after(index, view, last, self._end)
         if ref:
             return ref, "word after"
-        if not self.leading:
+        if not self.leading and not self._product:
+            # (a model number of the holder's product is the product itself, not what a part fits)
             ref = referential_accessory(index, view, first, last)
             if ref:
                 return ref, "accessory"
@@ -377,6 +379,7 @@ class Usage:
         return nxt if nxt in _words("descriptor_heads.txt") else None
 
 
-def usage_of(index, view: TextView, start: int, end: int) -> Usage:
-    """The use of the mark found at [start, end) of the folded text."""
-    return Usage(index, view, start, end)
+def usage_of(index, view: TextView, start: int, end: int, product: bool = False) -> Usage:
+    """The use of the mark (or, with ``product``, the product name or model number) found at
+    [start, end) of the folded text."""
+    return Usage(index, view, start, end, product)

@@ -120,3 +120,34 @@ def test_alerts_formats_and_hostile_text():
     assert run("alerts", "--marketplace", "shopa", "--format", "json").output == ""
     assert run("alerts", "--status", "dismissed", "--format", "json").output == ""
     assert len(run("alerts", "--min-score", "80", "--format", "json").output.splitlines()) == 1
+
+
+def test_alerts_by_mark_find_an_alert_through_any_of_its_marks():
+    run("db", "upgrade")
+    run("registry", "load", str(DEMO_REGISTRY))
+    with transaction(_store()) as s:
+        shop = s.scalar(sa.select(Marketplace.id).filter_by(code="shopa"))
+        k = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL"))
+        kt = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL TRAIL"))
+        lid = upsert_listing(
+            s, shop, ListingFields(external_id="kt1", url="http://127.0.0.1:8301/item/kt1",
+                                   title="KESTREL TRAIL Runner replica", seller="dupes"),
+            seen_at=datetime.now(UTC), crawl_run_id=None).listing_id
+        record_findings(s, lid, [
+            Finding(k.rights_holder_id, k.id, "trademark", 95, "high",
+                    [{"check": "exact", "detail": "KESTREL in title", "mark": "KESTREL"}]),
+            Finding(k.rights_holder_id, kt.id, "trademark", 90, "high",
+                    [{"check": "exact", "detail": "KESTREL TRAIL in title",
+                      "mark": "KESTREL TRAIL"}]),
+        ], snapshot_id=None)
+    for mark in ("kestrel", "Kestrel Trail"):
+        rows = [json.loads(x) for x in run("alerts", "--mark", mark, "--format", "json")
+                .output.splitlines()]
+        assert [(r["mark"], r["marks"]) for r in rows] == [
+            ("KESTREL", ["KESTREL", "KESTREL TRAIL"])]
+    assert run("alerts", "--mark", "aurelia", "--format", "json").output == ""
+    table = run("alerts", "--mark", "kestrel trail").output
+    assert "KESTREL +" in table  # both marks in the mark column (rich may fold the cell)
+    parsed = list(csv.DictReader(io.StringIO(run("alerts", "--format", "csv").output)))
+    assert parsed[0]["marks"] == "KESTREL | KESTREL TRAIL"
+    assert "KESTREL TRAIL: KESTREL TRAIL in title" in parsed[0]["reasons"]

@@ -56,8 +56,9 @@ class AlertOut(BaseModel):
     score: int
     tier: str
     kind: str
-    mark: str
+    mark: str  # the best of the matched marks
     mark_id: int
+    marks: list[str] = Field(default_factory=list)  # every matched mark, the best first
     marketplace: str
     seller: str | None
     price: str | None
@@ -359,8 +360,8 @@ def alert(ctx: Reader, alert_id: Id) -> AlertDetailOut:
                          size=d.snapshot.size)
     return AlertDetailOut(
         alert_id=a.id, status=a.status.value, score=a.score, tier=a.tier, kind=a.kind,
-        mark=d.mark.word_mark, mark_id=d.mark.id, marketplace=d.marketplace.code,
-        seller=li.seller, price=None if li.price is None else str(li.price),
+        mark=d.mark.word_mark, mark_id=d.mark.id, marks=[m.word_mark for m in d.marks],
+        marketplace=d.marketplace.code, seller=li.seller, price=None if li.price is None else str(li.price),
         currency=li.currency, title=li.title, url=li.url, reasons=a.reasons,
         created_at=a.created_at.isoformat(), case_id=d.case_id, description=li.description,
         images=[str(x) for x in li.images], category=li.category, brand=li.brand,
@@ -376,7 +377,8 @@ def _verdict(ctx: Any, alert_id: int, action: str, reason: str | None, note: str
     return AlertOut(
         alert_id=d.alert.id, status=d.alert.status.value, score=d.alert.score, tier=d.alert.tier,
         kind=d.alert.kind, mark=d.mark.word_mark, mark_id=d.mark.id,
-        marketplace=d.marketplace.code, seller=d.listing.seller,
+        marks=[m.word_mark for m in d.marks], marketplace=d.marketplace.code,
+        seller=d.listing.seller,
         price=None if d.listing.price is None else str(d.listing.price),
         currency=d.listing.currency, title=d.listing.title, url=d.listing.url,
         reasons=d.alert.reasons, created_at=d.alert.created_at.isoformat(), case_id=d.case_id,

@@ -357,7 +357,9 @@ def dead_letters() -> None:
 
 
 def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
-    parts = [str(r.get("detail") or r.get("check")) for r in reasons[:limit]]
+    several = len({r.get("mark") for r in reasons if r.get("mark")}) > 1  # name the mark then
+    parts = [(f"{r['mark']}: " if several and r.get("mark") else "")
+             + str(r.get("detail") or r.get("check")) for r in reasons[:limit]]
     if len(reasons) > limit:
         parts.append(f"+{len(reasons) - limit} more")
     return "; ".join(parts)
@@ -365,7 +367,8 @@ def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
 
 @main.command("alerts")
 @click.option("--status", type=click.Choice(["new", "in_review", "confirmed", "dismissed"]))
-@click.option("--mark", help="Word mark, case-insensitive.")
+@click.option("--mark", help="Word mark, case-insensitive: alerts that matched it, as their best "
+                            "mark or beside another of the holder's marks.")
 @click.option("--marketplace", help="Marketplace code.")
 @click.option("--rights-holder", help="Rights holder slug.")
 @click.option("--min-score", type=click.IntRange(0, 100))
@@ -390,11 +393,12 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
     if fmt == "csv":
         from markwatch.notices import write_csv
 
-        cols = ["alert_id", "status", "score", "tier", "kind", "rights_holder", "mark",
+        cols = ["alert_id", "status", "score", "tier", "kind", "rights_holder", "mark", "marks",
                 "marketplace", "seller", "price", "currency", "title", "url", "reasons"]
         rows_out = []
         for r in rows:
             d = r.as_dict()
+            d["marks"] = " | ".join(r.marks)
             d["reasons"] = reasons_text(r.reasons, limit=99)
             rows_out.append(d)
         out.write(write_csv(cols, rows_out))
@@ -413,7 +417,8 @@ def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
     for r in rows:
         price = f"{r.price} {r.currency or ''}".strip() if r.price is not None else "-"
         # Text() renders scraped strings literally: no console markup from listing text.
-        table.add_row(str(r.score), r.tier, Text(r.mark), r.marketplace, Text(r.seller or "-"),
+        table.add_row(str(r.score), r.tier, Text(" + ".join(r.marks or (r.mark,))), r.marketplace,
+                      Text(r.seller or "-"),
                       price, Text(r.title), Text(reasons_text(r.reasons)))
     Console(file=out, width=max(140, Console().width)).print(table)
 

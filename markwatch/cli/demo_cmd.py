@@ -74,6 +74,9 @@ def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: i
 
         score = score_against_labels(session_factory(engine), load_labels(labels_file))
         click.echo(f"\nAgainst the test marketplaces' ground truth: {score.summary()}.")
+        click.echo("Recall per disguise type (checked: kinds the matcher has a check for; "
+                   "independent: drawn at random, apart from the matcher):")
+        click.echo(score.table())
     engine.dispose()
     click.echo(
         f"\n{p.runs_done} crawls ({p.runs_failed} failed), {p.listings} listings screened, "

@@ -107,3 +107,52 @@ def test_on_commit_runs_after_commit_and_never_after_rollback(sessions):
     with transaction(sessions):
         pass
     assert fired == ["committed"]
+
+
+def test_two_marks_of_one_holder_make_one_alert_found_under_either(sessions):
+    shop, k_id, holder = _setup(sessions)
+    with transaction(sessions) as s:
+        kt_id = s.scalar(sa.select(Mark.id).filter_by(word_mark="KESTREL TRAIL"))
+        v = s.scalar(sa.select(Mark).filter_by(word_mark="VOLTARIS"))
+        v_id, v_holder = v.id, v.rights_holder_id
+
+    def found(mark: int, score: int, holder_id: int = holder) -> Finding:
+        return Finding(holder_id, mark, "trademark", score, "high" if score >= 80 else "medium",
+                       [{"check": "exact", "detail": f"mark {mark}", "mark": str(mark)}])
+
+    both = [found(kt_id, 85), found(k_id, 91), found(k_id, 60)]
+    with transaction(sessions) as s:
+        lid = upsert_listing(s, shop, _fields(title="KESTREL TRAIL runner"), seen_at=NOW,
+                             crawl_run_id=None).listing_id
+        first = record_findings(s, lid, both, snapshot_id=None)
+    assert len(first.created) == 1
+    alert_id = first.created[0]
+    with transaction(sessions) as s:
+        a = s.get(Alert, alert_id)
+        # the best mark leads; its reasons come first; every mark is recorded with its score
+        assert (a.mark_id, a.score, a.tier) == (k_id, 91, "high")
+        assert [r["mark"] for r in a.reasons] == [str(k_id), str(kt_id)]
+        assert {m.mark_id: m.score for m in a.matched_marks} == {k_id: 91, kt_id: 85}
+        for word in ("kestrel", "KESTREL TRAIL"):
+            rows = alert_queue(s, mark=word)
+            assert [(r.alert_id, r.mark, r.marks) for r in rows] == [
+                (alert_id, "KESTREL", ("KESTREL", "KESTREL TRAIL"))]
+        assert alert_queue(s, mark="voltaris") == []
+    with transaction(sessions) as s:  # the same findings again: nothing changes
+        again = record_findings(s, lid, list(reversed(both)), snapshot_id=None)
+    assert again.unchanged == [alert_id] and not again.created and not again.rescored
+    with transaction(sessions) as s:  # rescored on new content: only KESTREL TRAIL now
+        later = record_findings(s, lid, [found(kt_id, 88)], snapshot_id=None)
+        other = record_findings(s, lid, [found(v_id, 70, v_holder)], snapshot_id=None)
+    assert later.rescored == [alert_id] and len(other.created) == 1
+    with transaction(sessions) as s:
+        a = s.get(Alert, alert_id)
+        assert (a.mark_id, a.score) == (kt_id, 88)
+        assert {m.mark_id: m.score for m in a.matched_marks} == {kt_id: 88}
+        assert alert_queue(s, mark="kestrel") == []
+        assert [r.alert_id for r in alert_queue(s, mark="kestrel trail")] == [alert_id]
+        assert s.scalar(sa.select(sa.func.count()).select_from(Alert)) == 2
+        events = s.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+                           .order_by(AlertEvent.id)).all()
+        assert [e.action for e in events] == ["created", "rescored"]
+        assert events[1].details["before"]["marks"] == sorted([k_id, kt_id])

@@ -11,7 +11,14 @@ from statistics import median
 import pytest
 
 from fixtures.marketplaces import generate, load_labels, load_listings, watch_terms, write
-from fixtures.marketplaces.generator import DEMO_DIR, INFRINGING, LATIN_DISGUISES, shops
+from fixtures.marketplaces.disguises import INDEPENDENT_DISGUISES
+from fixtures.marketplaces.generator import (
+    CATEGORY_WEIGHTS,
+    DEMO_DIR,
+    INFRINGING,
+    LATIN_DISGUISES,
+    shops,
+)
 from fixtures.marketplaces.shops import make_shop
 
 SEED, COUNT = 20261124, 2400
@@ -120,9 +127,33 @@ def test_every_disguise_appears(cat) -> None:
     by_shop = Counter((lab.marketplace, lab.disguise) for lab in cat.labels if lab.disguise)
     for code in ("shopa", "shopb", "shopc"):
         assert all(by_shop[(code, d)] for d in LATIN_DISGUISES), code
+        assert all(by_shop[(code, d)] >= 5 for d in INDEPENDENT_DISGUISES), code
     for d in ("alias_cjk", "homophone_cjk", "romanised"):
         assert by_shop[("shopc", d)], d
         assert not by_shop[("shopa", d)] and not by_shop[("shopb", d)]
+
+
+def test_independent_disguises_are_a_share_beside_the_checked_ones(cat) -> None:
+    """The disguises drawn independently of the matcher are about a tenth of the listings, and
+    the kinds the generator always made keep their shares."""
+    kinds = Counter(
+        "independent" if (lab.disguise or "").startswith("indep_") else lab.category
+        for lab in cat.labels
+    )
+    slots = COUNT * 0.9  # the background share is made apart from the weights
+    total = sum(CATEGORY_WEIGHTS.values())
+    assert 0.07 <= kinds["independent"] / COUNT <= 0.12
+    for cat_name in ("counterfeit_exact", "product", "brand_abuse", "other_class"):
+        expected = slots * CATEGORY_WEIGHTS[cat_name] / total
+        assert abs(kinds[cat_name] - expected) <= 0.1 * expected + 3, cat_name
+    # every independent kind on every watched (mark, shop) with enough listings
+    per_slot = Counter(
+        (lab.marketplace, lab.mark_registration)
+        for lab in cat.labels if (lab.disguise or "").startswith("indep_")
+    )
+    assert len(per_slot) == len({(w["marketplace"], w["mark_registration"])
+                                 for w in _csv("watches.csv")})
+    assert min(per_slot.values()) >= len(INDEPENDENT_DISGUISES)
 
 
 def test_marks_only_where_watched(cat) -> None:

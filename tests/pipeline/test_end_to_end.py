@@ -6,7 +6,9 @@ ground truth.
 2. The services of ``docker-compose.yml`` run as processes (there is no Docker engine here) on the
    machine's PostgreSQL and Redis: migrate, seed, marketplaces, crawler, worker and beat.
 
-The precision and recall floors below are the product's promise on the bundled marketplaces.
+The precision and recall floors below are the product's promise on the bundled marketplaces,
+scored by ``fixtures.marketplaces.scoring``: (listing, mark) pairs, recall over every labelled
+infringing listing (crawled or not), and recall per disguise type.
 """
 
 from __future__ import annotations
@@ -34,6 +36,21 @@ pytestmark = pytest.mark.slow
 
 MIN_PRECISION = 0.95
 MIN_RECALL = 0.90
+# Each disguise type the matcher has a check for, with at least MIN_TYPE_SIZE labelled listings
+# (the smaller ones count in their group's recall, held to MIN_RECALL too).
+MIN_TYPE_SIZE = 10
+# Disguises drawn independently of the matcher (fixtures/marketplaces/disguises.py): the recall
+# measured at the defaults (seed 20261124, 2,400 listings) when they were added, less 0.05:
+# typo 0.973, split 0.971, confusable 0.886, leet 0.909, invisible 1.000, diacritic 1.000.
+# Floors to raise as the matcher learns them, never to lower.
+MIN_INDEPENDENT_RECALL = {
+    "indep_typo": 0.92,
+    "indep_split": 0.92,
+    "indep_confusable": 0.83,
+    "indep_leet": 0.86,
+    "indep_invisible": 0.95,
+    "indep_diacritic": 0.95,
+}
 
 
 def free_port_block(n: int = 3) -> int:
@@ -59,10 +76,27 @@ def _check_score(factory, data_dir: Path) -> None:
     labels = load_labels(data_dir / "marketplaces" / "labels.jsonl")
     score = score_against_labels(factory, labels)
     print(score.summary())
+    print(score.table())
     assert score.authorised_alerted == 0, "an authorised seller was alerted"
     assert score.infringing_crawled > 300, "the crawl stored too few infringing listings"
-    assert score.precision >= MIN_PRECISION, (score.summary(), score.false_positives[:20])
+    assert score.reach >= 0.97, score.summary()
+    assert score.precision >= MIN_PRECISION, (score.summary(), score.false_positive_categories,
+                                              score.false_positives[:20])
     assert score.recall >= MIN_RECALL, (score.summary(), score.missed[:20])
+    low = []
+    rows = score.type_rows()
+    assert {t for g, t, _ in rows if g == "independent"} == set(MIN_INDEPENDENT_RECALL)
+    for group, name, t in rows:
+        if group == "checked" and t.labelled >= MIN_TYPE_SIZE and t.recall < MIN_RECALL:
+            low.append((name, round(t.recall, 3), MIN_RECALL))
+        if group == "independent" and t.recall < MIN_INDEPENDENT_RECALL[name]:
+            low.append((name, round(t.recall, 3), MIN_INDEPENDENT_RECALL[name]))
+    checked = [t for g, _, t in rows if g == "checked"]
+    pooled = sum(t.found for t in checked) / sum(t.labelled for t in checked)
+    if pooled < MIN_RECALL:
+        low.append(("checked (all)", round(pooled, 3), MIN_RECALL))
+    names = {x[0] for x in low}
+    assert not low, (low, score.table(), [m for m in score.missed if m[2] in names][:20])
 
 
 def test_demo_on_embedded_defaults(tmp_path):
@@ -80,6 +114,7 @@ def test_demo_on_embedded_defaults(tmp_path):
     out = proc.stdout
     assert "Alert queue" in out and "crawls (0 failed)" in out
     assert "Against the test marketplaces' ground truth" in out
+    assert "Recall per disguise type" in out and "indep_confusable" in out
     engine = make_engine(f"sqlite:///{data_dir / 'markwatch.db'}")
     factory = session_factory(engine)
     with factory() as s:

@@ -5,7 +5,7 @@ per rights holder (stored lower-cased), no longer across all of them. Each alert
 hash and the length of its history chain (filled here from the events already stored).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 10:27:44.315523
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import db.types
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
