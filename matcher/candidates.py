@@ -10,6 +10,7 @@ registrations are compared with.
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 from matcher.normalise import TOKEN_RE
@@ -48,12 +49,21 @@ def _gap(folded: str, a: Token, b: Token) -> str:
     return folded[a.end : b.start]
 
 
+def may_join(folded: str, toks: list[Token]) -> bool:
+    """Words of this text could be joined across punctuation or spaced letters: a quick test
+    before the candidates are worked out."""
+    if any(ch in folded for ch in TIGHT_PUNCT) or any(ch in folded for ch in PUNCT_LETTERS):
+        return True
+    return any(len(a.text) == 1 and len(b.text) == 1 for a, b in itertools.pairwise(toks))
+
+
 def candidates(folded: str, toks: list[Token], max_phrase: int,
-               phrase_starts: set[int] | None = None, pair_starts: set[int] | None = None
-               ) -> list[Candidate]:
+               phrase_starts: set[int] | None = None, pair_starts: set[int] | None = None,
+               words: bool = True) -> list[Candidate]:
     """Candidates of one folded text. Phrases of space-separated words start only at the tokens
     in ``phrase_starts`` (words that begin a registered multi-word form) and, two words long, at
-    those in ``pair_starts`` (a one-word mark split by a space); ``None`` allows every token."""
+    those in ``pair_starts`` (a one-word mark split by a space); ``None`` allows every token.
+    With ``words=False`` the single words themselves are left out (the caller has them)."""
     out: list[Candidate] = []
     append = out.append
     n = len(toks)
@@ -62,7 +72,8 @@ def candidates(folded: str, toks: list[Token], max_phrase: int,
     for i, t in enumerate(toks):
         if t.run:
             continue
-        append(Candidate(t.text, t.start, t.end, "token", 1, i))
+        if words:
+            append(Candidate(t.text, t.start, t.end, "token", 1, i))
         # words joined across tight punctuation: "n-i-k-e", "kes.trel", "paypal-merchant"
         key = t.text
         for j in range(i + 1, min(n, i + MAX_JOIN)):

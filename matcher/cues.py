@@ -10,6 +10,7 @@ found as "hang nhai").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -42,13 +43,12 @@ class CueFinder:
                 self._en_matcher.add("CUE", [self._en.make_doc(folded)])
                 latin_first.add(folded.split()[0])
         # a cheap superset test first: a Latin phrase can only match if its first word is there
-        self._first_words = sorted(latin_first, key=len)
+        self._first_words = re.compile("|".join(re.escape(w) for w in sorted(latin_first, key=len)))
 
     def find(self, text: str) -> list[Cue]:
         """Cue phrases in ``text`` (already bounded and folded), in order of appearance."""
         found: list[Cue] = []
-        low = text.casefold()
-        if any(w in low for w in self._first_words):
+        if self._first_words.search(text.casefold()):
             doc = self._en.make_doc(text)
             for _, start, end in self._en_matcher(doc):
                 sp = doc[start:end]

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from matcher.candidates import Candidate, Token, candidates, tokens
+from matcher.candidates import may_join as _may_join
 from matcher.crossscript import pinyin_of
 from matcher.data_files import dictionary_words, known_brands
 from matcher.normalise import (
@@ -181,8 +182,8 @@ class MarkIndex:
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
         self._dictionary_marks: dict[int, bool] = {}
-        self._token_cache: dict[str, tuple[Hit, ...]] = {}
-        self._tok_info: dict[str, tuple[bool, str]] = {}  # word -> (common, loose form)
+        self._tok_info: dict[str, tuple] = {}  # word -> what it finds on its own (``_word``)
+        self._cand_cache: dict[tuple, tuple[Hit, ...]] = {}  # joined candidates, the same way
         self._phrase_starts: set[str] = set()  # first words of multi-word marks and products
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
@@ -365,43 +366,86 @@ class MarkIndex:
     # --- the checks: each returns hits for one listing text ---
 
     def find_hits(self, folded: str) -> tuple[list[Hit], list[tuple[int, str, int, int, int]], list[Token]]:
-        """Hits on registered marks, and product hits (product idx, check, start, end, base)."""
+        """Hits on registered marks, and product hits (product idx, check, start, end, base).
+
+        One pass over the words first: what a word finds on its own is remembered per word
+        (``_word``), so a title of known words costs a few look-ups. Only then the candidates
+        that join words (punctuation, spaced letters, phrases, one-space splits)."""
         toks = tokens(folded)
-        info = self._tok_info
-        common, ltoks = [], []
-        for t in toks:
-            known = info.get(t.text)
-            if known is None:
-                known = (self.is_common(t.text), t.text if t.run else loose(t.text))
-                if len(info) >= TOKEN_CACHE_SIZE:
-                    info.clear()
-                info[t.text] = known
-            common.append(known[0])
-            ltoks.append(known[1])
-        starts = {i for i, t in enumerate(toks) if t.text in self._phrase_starts
-                  or ltoks[i] in self._phrase_starts}
-        pairs = {i for i in range(len(toks) - 1) if not (common[i] and common[i + 1])}
-        cands = candidates(folded, toks, self.max_phrase, starts, pairs)
         hits: list[Hit] = []
-        cache = self._token_cache
-        for c in cands:
-            if c.kind == "token":
-                found = cache.get(c.key)
+        products: list[tuple[int, str, int, int, int]] = []
+        common: list[bool] = []
+        ltoks: list[str] = []
+        starts: set[int] = set()
+        anchors = False
+        runs = False
+        info = self._tok_info
+        for i, t in enumerate(toks):
+            if t.run:
+                runs = True
+                common.append(False)
+                ltoks.append(t.text)
+                continue
+            rec = info.get(t.text)
+            if rec is None:
+                rec = self._word(t, toks, i)
+            common.append(rec[0])
+            ltoks.append(rec[1])
+            for h in rec[2]:
+                hits.append(h if h.start == t.start else h._replace_span(t.start, t.end))
+            if rec[3]:
+                starts.add(i)
+            anchors = anchors or rec[4]
+            for pidx, check, base in rec[5]:
+                products.append((pidx, check, t.start, t.end, base))
+        pairs = {i for i in range(len(toks) - 1) if not (common[i] and common[i + 1])}
+        if starts or pairs or _may_join(folded, toks):
+            cands = candidates(folded, toks, self.max_phrase, starts, pairs, words=False)
+            cache = self._cand_cache
+            for c in cands:
+                # what a joined candidate finds depends on its text, its words' lengths and
+                # whether they are ordinary words: remembered like single words
+                span = range(c.first, c.first + c.ntok)
+                key = (c.kind, c.key, c.end - c.start, tuple(len(toks[j].text) for j in span),
+                       tuple(common[j] for j in span))
+                found = cache.get(key)
                 if found is None:
                     found = tuple(self._latin_hits(c, toks, common, ltoks))
                     if len(cache) >= TOKEN_CACHE_SIZE:
                         cache.clear()
-                    cache[c.key] = found
-                hits.extend(h if h.start == c.start else h._replace_span(c.start, c.end)
-                            for h in found)
-            else:
-                hits.extend(self._latin_hits(c, toks, common, ltoks))
-        hits.extend(self._substitution_hits(toks, folded, ltoks))
-        for t in toks:
-            if t.run:
-                hits.extend(self._han_hits(t))
-        products = self._product_hits(cands, toks, common)
+                    cache[key] = found
+                for h in found:
+                    hits.append(h if h.start == c.start else h._replace_span(c.start, c.end))
+            if self.products:
+                products.extend(self._product_hits(cands))
+        if anchors:
+            hits.extend(self._substitution_hits(toks, folded, ltoks))
+        if runs:
+            for t in toks:
+                if t.run:
+                    hits.extend(self._han_hits(t))
+        if len(products) > 1:  # one finding per product and check
+            seen: set[tuple[int, str]] = set()
+            products = [p for p in products if (p[0], p[1]) not in seen and not seen.add((p[0], p[1]))]
         return hits, products, toks
+
+    def _word(self, t: Token, toks: list[Token], i: int) -> tuple:
+        """What one word finds on its own, remembered: (common, loose form, hits, may start a
+        phrase, anchors a substitution, product hits)."""
+        text = t.text
+        common = self.is_common(text)
+        lt = loose(text)
+        c = Candidate(text, t.start, t.end, "token", 1, i)
+        found = tuple(self._latin_hits(c, toks, [common] * len(toks), [lt] * len(toks)))
+        entry = self._by_word.get(lt)
+        anchor = entry is not None and not (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS)
+        prods = tuple((pidx, check, base) for pidx, check, _s, _e, base in self._product_hits([c]))
+        rec = (common, lt, found, text in self._phrase_starts or lt in self._phrase_starts,
+               anchor, prods)
+        if len(self._tok_info) >= TOKEN_CACHE_SIZE:
+            self._tok_info.clear()
+        self._tok_info[text] = rec
+        return rec
 
     def _cand_common(self, c: Candidate, toks: list[Token], common: list[bool]) -> bool:
         if c.kind == "token":
@@ -642,25 +686,18 @@ class MarkIndex:
                                    f'pinyin "{" ".join(syl)}" transliterates "{v.text}"'))
         return out
 
-    def _product_hits(self, cands: list[Candidate], toks: list[Token], common: list[bool]):
+    def _product_hits(self, cands: list[Candidate]) -> list[tuple[int, str, int, int, int]]:
         out: list[tuple[int, str, int, int, int]] = []
         if not self.products:
             return out
-        seen: set[tuple[int, str]] = set()
         for c in cands:
             for pidx in _get(self._models, c.key):
-                if (pidx, "model_number") not in seen:
-                    seen.add((pidx, "model_number"))
-                    out.append((pidx, "model_number", c.start, c.end, 70))
+                out.append((pidx, "model_number", c.start, c.end, 70))
             for pidx in _get(self._product_names, c.key):
-                if (pidx, "product_name") not in seen:
-                    seen.add((pidx, "product_name"))
-                    out.append((pidx, "product_name", c.start, c.end, 70))
+                out.append((pidx, "product_name", c.start, c.end, 70))
             if c.kind == "token":
                 for pidx in _get(self._product_words, c.key):
-                    if (pidx, "product_word") not in seen:
-                        seen.add((pidx, "product_word"))
-                        out.append((pidx, "product_word", c.start, c.end, 58))
+                    out.append((pidx, "product_word", c.start, c.end, 58))
         return out
 
 

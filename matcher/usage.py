@@ -290,18 +290,37 @@ def referential_accessory(index, view: TextView, first: int, last: int) -> str |
     return None
 
 
-def abuse_cue(view: TextView, first: int, last: int) -> str | None:
+@cache
+def _abuse_by_word() -> tuple[dict[str, tuple[tuple[str, ...], ...]], dict[str, tuple[tuple[str, ...], ...]]]:
+    """Brand-abuse phrases keyed by the word next to the mark (the last word of a phrase
+    before it, the first word of one after it)."""
     before, after = _abuse()
-    for p in before:
-        k = len(p)
-        if first - k >= 0 and tuple(view.words[first - k : first]) == p:
-            return " ".join(p)
-    for p in after:
-        k = len(p)
-        if tuple(view.words[last + 1 : last + 1 + k]) == p:
-            return " ".join(p)
-        if RUN_RE.match(p[0][:1]) and last + 1 < len(view.toks) and view.words[last + 1].startswith(p[0]):
-            return p[0]
+    b: dict[str, list[tuple[str, ...]]] = {}
+    a: dict[str, list[tuple[str, ...]]] = {}
+    for ph in before:
+        b.setdefault(ph[-1], []).append(ph)
+    for ph in after:
+        a.setdefault(ph[0], []).append(ph)
+    return ({k: tuple(v) for k, v in b.items()}, {k: tuple(v) for k, v in a.items()})
+
+
+def abuse_cue(view: TextView, first: int, last: int) -> str | None:
+    before, after = _abuse_by_word()
+    words = view.words
+    if first > 0:
+        for p in before.get(words[first - 1], ()):
+            k = len(p)
+            if first - k >= 0 and tuple(words[first - k : first]) == p:
+                return " ".join(p)
+    if last + 1 < len(words):
+        nxt = words[last + 1]
+        for p in after.get(nxt, ()):
+            if tuple(words[last + 1 : last + 1 + len(p)]) == p:
+                return " ".join(p)
+        if view.toks[last + 1].run:
+            for w, ps in after.items():
+                if RUN_RE.match(w[:1]) and nxt.startswith(w):
+                    return ps[0][0]
     return None
 
 
