@@ -403,11 +403,9 @@ class MarkIndex:
             cands = candidates(folded, toks, self.max_phrase, starts, pairs, words=False)
             cache = self._cand_cache
             for c in cands:
-                # what a joined candidate finds depends on its text, its words' lengths and
-                # whether they are ordinary words: remembered like single words
-                span = range(c.first, c.first + c.ntok)
-                key = (c.kind, c.key, c.end - c.start, tuple(len(toks[j].text) for j in span),
-                       tuple(common[j] for j in span))
+                # what a joined candidate finds depends only on its kind, its key and its
+                # stretch of text (words, punctuation, spaces): remembered like single words
+                key = (c.kind, c.key, folded[c.start : c.end])
                 found = cache.get(key)
                 if found is None:
                     found = tuple(self._latin_hits(c, toks, common, ltoks))
