@@ -184,6 +184,7 @@ class MarkIndex:
         self._dictionary_marks: dict[int, bool] = {}
         self._tok_info: dict[str, tuple] = {}  # word -> what it finds on its own (``_word``)
         self._cand_cache: dict[tuple, tuple[Hit, ...]] = {}  # joined candidates, the same way
+        self._run_cache: dict[str, tuple[Hit, ...]] = {}  # runs of Chinese, Thai, kana
         self._phrase_starts: set[str] = set()  # first words of multi-word marks and products
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
@@ -421,7 +422,14 @@ class MarkIndex:
         if runs:
             for t in toks:
                 if t.run:
-                    hits.extend(self._han_hits(t))
+                    found = self._run_cache.get(t.text)
+                    if found is None:  # what a run finds depends only on its text
+                        found = tuple(self._han_hits(Token(t.text, 0, len(t.text), True)))
+                        if len(self._run_cache) >= TOKEN_CACHE_SIZE:
+                            self._run_cache.clear()
+                        self._run_cache[t.text] = found
+                    for h in found:
+                        hits.append(h._replace_span(t.start + h.start, t.start + h.end))
         if len(products) > 1:  # one finding per product and check
             seen: set[tuple[int, str]] = set()
             products = [p for p in products if (p[0], p[1]) not in seen and not seen.add((p[0], p[1]))]

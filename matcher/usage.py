@@ -24,6 +24,7 @@ word list is a data file (``data/nominative_*.txt``, ``list_items.txt``, ``acces
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import cache, cached_property
 
 from matcher.candidates import Token
@@ -89,6 +90,10 @@ def is_model(word: str) -> bool:
     return True
 
 
+def _breaks(gap: str) -> bool:
+    return any(ch in BREAKS for ch in gap) or ". " in gap or " - " in gap or gap.endswith(".")
+
+
 class TextView:
     """One listing's folded text as word tokens, with the extent of its title."""
 
@@ -100,18 +105,19 @@ class TextView:
         self._cue_tokens = {i for i, t in enumerate(toks)
                             for a, b in cue_spans if t.start >= a and t.end <= b}
         self._first: int | None = None
+        self._starts = [t.start for t in toks]
+        self._broken: list[bool] | None = None
 
     # --- positions ---
     def token_range(self, start: int, end: int) -> tuple[int, int]:
         """First and last token overlapping [start, end)."""
-        first = last = -1
-        for i, t in enumerate(self.toks):
-            if t.end > start and t.start < end:
-                if first < 0:
-                    first = i
-                last = i
-            elif t.start >= end:
-                break
+        starts = self._starts
+        first = bisect_right(starts, start) - 1
+        if first < 0 or self.toks[first].end <= start:
+            first += 1
+        if first >= len(self.toks) or self.toks[first].start >= end:
+            return -1, -1
+        last = bisect_left(starts, end) - 1
         return first, last
 
     def gap(self, i: int) -> str:
@@ -120,8 +126,10 @@ class TextView:
 
     def broken(self, i: int) -> bool:
         """A clause ends between token i and token i + 1."""
-        g = self.gap(i)
-        return any(ch in BREAKS for ch in g) or ". " in g or " - " in g or g.endswith(".")
+        flags = self._broken
+        if flags is None:
+            flags = self._broken = [_breaks(self.gap(j)) for j in range(len(self.toks) - 1)]
+        return flags[i]
 
     def first_content(self) -> int:
         """Index of the title's first token that is not preamble (marketing words, numbers,
