@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
     app.state.settings = settings
     app.state.sessions = session_factory(engine_for(settings.effective_database_url))
     app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
+    from markwatch.objectstore import evidence_store
+
+    app.state.evidence = evidence_store(settings)  # evidence is read where the workers wrote it
     app.state.secure_cookies = settings.env == "production"
 
     @app.middleware("http")
