@@ -9,6 +9,7 @@ captured pages of listings are served on their own under ``sandbox; default-src 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from fastapi.templating import Jinja2Templates
 from db.registry import RegistryImportError
 from db.session import engine_for, session_factory
 from db.tenancy import NotFound, Refused
+from markwatch.metrics import ClusterCollector, metrics
+from markwatch.metrics import serve as serve_metrics
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
 
@@ -112,6 +115,20 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         if not request.url.path.startswith("/static/"):
             h.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        began = time.monotonic()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"  # the template, never the raw URL
+        metrics().http_requests.labels(request.method, path, str(response.status_code)).observe(
+            time.monotonic() - began)
+        return response
+
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port, settings.metrics_host,
+                      cluster=ClusterCollector(settings, app.state.sessions))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

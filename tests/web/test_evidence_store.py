@@ -3,8 +3,6 @@ directory, or an S3 bucket on a real S3-compatible server."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from db.models import Alert, EvidenceSnapshot
 from db.session import make_engine, session_factory
 from tests.web.conftest import login, make_client
