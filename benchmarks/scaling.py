@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             f"scaling, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores shared by "
             f"every process, PostgreSQL + Redis + S3 (moto), {args.listings} test listings",
             "1. politeness lifted (loopback test shops): one crawl process, one matcher process",
-            f"  crawls                     {len(run_ids)} in {wall:.0f} s wall",
+            f"  crawls                     {len(run_ids)} in {wall:.0f} s wall; "
+            f"{pages / len(run_ids):.0f} pages and {_listings_seen(engine, run_ids) / len(run_ids):.0f}"
+            " listings per crawl",
             f"  pages fetched              {pages:.0f} in {crawl_busy:.0f} s busy = "
             f"{pages / crawl_busy * 60:.0f} pages/min per crawl process",
             f"  listings matched           {matched:.0f} in {match_busy:.1f} s busy = "
@@ -212,6 +214,12 @@ def _busy(port: int) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _listings_seen(engine, run_ids: list[int]) -> int:
+    with engine.connect() as c:
+        return c.execute(sa.select(sa.func.sum(CrawlRun.listings_seen)).where(
+            CrawlRun.id.in_(run_ids))).scalar() or 0
 
 
 def _count(engine, table: str) -> int:

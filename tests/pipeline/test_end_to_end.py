@@ -185,7 +185,7 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
                 watches = s.scalar(sa.select(sa.func.count()).select_from(Watch))
             return len(ids) == watches and read_progress(factory, ids).finished
 
-        wait_for(finished, timeout=400, what="every watch to be crawled and matched",
+        wait_for(finished, timeout=600, what="every watch to be crawled and matched",
                  child=children["worker"], interval=1.0)
         with factory() as s:
             assert set(s.scalars(sa.select(CrawlRun.status))) == {CrawlStatus.SUCCEEDED}
@@ -218,7 +218,7 @@ def prometheus_child(compose: dict, metrics_ports: dict[str, int], tmp_path: Pat
         assert targets and all(p == port_in_compose for _n, p in targets), job
         names = [n for n, _p in targets]
         job["static_configs"] = [{"targets": [f"127.0.0.1:{metrics_ports[n]}" for n in names]}]
-        job["scrape_interval"] = "1s"
+        job["scrape_interval"] = "2s"
     local = tmp_path / "prometheus.yml"
     local.write_text(yaml.safe_dump(config))
     port = free_port()
