@@ -22,6 +22,7 @@ from db.registry import load_directory
 from db.session import make_engine, session_factory, transaction
 from markwatch.settings import get_settings
 from tests.conftest import DEMO_REGISTRY
+from tests.objectstore import overwrite
 
 OLD = datetime(2025, 1, 10, 8, 30, tzinfo=UTC)
 
@@ -127,7 +128,7 @@ def test_tampering_is_reported(store_url, evidence_store, s3_server, tamper):
     if tamper == "warc_bytes":  # what someone with write access to the store would do
         forged = gzip.compress(gzip.decompress(evidence_store.get(key))
                                .replace(b"KESTREL replica 1", b"KESTREL genuine 1"))
-        _overwrite(evidence_store, s3_server, key, forged)
+        overwrite(evidence_store, s3_server, key, forged)
     elif tamper == "warc_missing":
         evidence_store.delete(key)
     with factory() as s:
@@ -149,18 +150,6 @@ def test_tampering_is_reported(store_url, evidence_store, s3_server, tamper):
         kind = "s3" if evidence_store.location.startswith("s3:") else "dir"
         record(f"10 evidence tampered ({kind}): {tamper}", 1, 0, 0,
                f"reported: {report.problems[0][:70]}")
-
-
-def _overwrite(store, s3_server, key: str, data: bytes) -> None:
-    """Replace an object behind the store's back (the store itself never overwrites)."""
-    from storage.local import LocalStore
-
-    if isinstance(store, LocalStore):
-        path = store.path(key)
-        path.chmod(0o644)
-        path.write_bytes(data)
-    else:
-        s3_server.client().put_object(Bucket=store.bucket, Key=store.prefix + key, Body=data)
 
 
 def test_verify_command_exit_codes(evidence_store):

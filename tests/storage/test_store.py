@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from storage import ObjectConflict, ObjectMissing, StoreError, content_key, key_digest, open_store
-from tests.objectstore import ACCESS_KEY, SECRET_KEY
+from tests.objectstore import ACCESS_KEY, SECRET_KEY, overwrite
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -56,7 +56,8 @@ def test_a_corrupt_object_is_named_never_overwritten(store, request):
     data = b"original bytes"
     key = store.put("thumb", data).key
     forged = b"forged, and longer than the original"
-    _overwrite(store, request, key, forged)
+    server = request.getfixturevalue("s3_server") if store.location.startswith("s3:") else None
+    overwrite(store, server, key, forged)
     with pytest.raises(ObjectConflict, match="holds 36 bytes"):
         store.put("thumb", data)
     assert store.get(key) == forged  # the put did not repair it behind anyone's back
@@ -107,15 +108,3 @@ def test_bad_urls_and_unreachable_services_are_clear_errors(tmp_path):
                       secret_access_key="s")
     with pytest.raises(StoreError, match="cannot write"):
         dead.put("warc", b"x")
-
-
-def _overwrite(store, request, key: str, data: bytes) -> None:
-    from storage.local import LocalStore
-
-    if isinstance(store, LocalStore):
-        path = store.path(key)
-        path.chmod(0o644)
-        path.write_bytes(data)
-    else:
-        request.getfixturevalue("s3_server").client().put_object(
-            Bucket=store.bucket, Key=store.prefix + key, Body=data)
