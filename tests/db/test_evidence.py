@@ -161,6 +161,12 @@ def test_verify_command_exit_codes(evidence_store):
     _alert_with_history(factory)
     ok = CliRunner().invoke(main, ["evidence", "verify"])
     assert ok.exit_code == 0 and "all digests and the history chain hold" in ok.output
+    pruned = CliRunner().invoke(main, ["evidence", "prune", "--older-than-days", "1"])
+    assert pruned.exit_code == 0, pruned.output
+    # the captures are from 2025 and unalerted, but for one confirmed alert's listing
+    assert f"deleted 2 captures and 2 objects from {evidence_store.location}" in pruned.output
+    init = CliRunner().invoke(main, ["evidence", "init"])
+    assert init.exit_code == 0 and "exists, writable" in init.output
     with make_engine(settings.effective_database_url).begin() as c:
         c.execute(sa.text("update alert_event set actor = 'someone-else' where action = 'confirm'"))
     bad = CliRunner().invoke(main, ["evidence", "verify"])
