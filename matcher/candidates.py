@@ -17,6 +17,9 @@ from matcher.normalise import TOKEN_RE
 # punctuation that sits inside a word when there is no space around it: "N-I-K-E", "paypal-merchant"
 TIGHT_PUNCT = frozenset(".-_·*'’/+~:|•")
 MAX_JOIN = 4
+# punctuation written for a letter inside a word (the zxcvbn l33t table): "P!g3on", "Trans(end",
+# "Son@+a", "Have|ls". ("@" and "$" are word characters already.)
+PUNCT_LETTERS = {"!": "i", "|": "l", "(": "c", "[": "c", "{": "c", "<": "c", "+": "t"}
 
 
 class Token(NamedTuple):
@@ -61,6 +64,7 @@ def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidat
                 break
             key += cur.text
             out.append(Candidate(key, t.start, cur.end, "joined", j - i + 1, i))
+        out.extend(_punct_letter_joins(folded, toks, i))
         # phrases of space-separated words, for multi-word marks and product names
         key = t.text
         for j in range(i + 1, min(n, i + max_phrase) if max_phrase > 1 else 0):
@@ -86,3 +90,28 @@ def candidates(folded: str, toks: list[Token], max_phrase: int) -> list[Candidat
             out.append(Candidate(key, toks[i].start, toks[j].end, "spaced", j - i + 1, i))
         i = j + 1
     return out
+
+
+def _punct_letter_joins(folded: str, toks: list[Token], i: int) -> list[Candidate]:
+    """Words joined across one punctuation character read as a letter ("p!g3on" -> "pig3on"),
+    and a word opened by one ("(lovia" -> "clovia"). No spaces may be involved."""
+    out: list[Candidate] = []
+    t = toks[i]
+    start = t.start
+    key = t.text
+    before = folded[t.start - 1] if t.start else ""
+    if before in PUNCT_LETTERS and (t.start == 1 or not folded[t.start - 2].isalnum()) and (
+            t.start < 2 or folded[t.start - 2] in " \t\n"):
+        key = PUNCT_LETTERS[before] + key
+        start = t.start - 1
+        out.append(Candidate(key, start, t.end, "joined", 1, i))
+    used = False
+    for j in range(i + 1, min(len(toks), i + MAX_JOIN)):
+        prev, cur = toks[j - 1], toks[j]
+        gap = _gap(folded, prev, cur)
+        if cur.han or len(gap) != 1 or gap not in PUNCT_LETTERS:
+            break
+        key += PUNCT_LETTERS[gap] + cur.text
+        used = True
+        out.append(Candidate(key, start, cur.end, "joined", j - i + 1, i))
+    return out if (used or start != t.start) else []

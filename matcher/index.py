@@ -59,13 +59,26 @@ MAX_PHRASE = 6
 
 
 def allowed_edits(length: int) -> int:
-    """Typos a mark tolerates, by the length of its fuzzy key: a 4-letter mark none (only
-    doubled letters and mirror letters), 5-7 letters one, 8 or more two."""
+    """Typos a mark tolerates anywhere, by its length in letters: up to 4 letters none (only
+    doubled letters and mirror letters), 5-6 letters one, 7 or more two (a keyboard neighbour
+    and a transposition: "NTVEAR" for NETGEAR)."""
     if length <= 4:
         return 0
-    if length <= 7:
+    if length <= 6:
         return 1
     return 2
+
+
+def stretch_edits(length: int) -> int:
+    """Typos a mark tolerates where the rest of the listing supports it (goods in the mark's
+    classes, a cue phrase, a price far below retail): one more for marks of 4 to 6 letters
+    ("Pumka" for PUMA in a clothing listing). Never on dictionary words or other brands: those
+    candidates are not looked up at all."""
+    if length <= 3:
+        return 0
+    if length <= 6:
+        return allowed_edits(length) + 1
+    return allowed_edits(length)
 
 
 def deletes(word: str, depth: int) -> set[str]:
@@ -94,6 +107,7 @@ class Variant:
     phon: str = ""
     pinyin: tuple[str, ...] = ()
     loose_words: tuple[str, ...] = ()
+    fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
 
 
 @dataclass(slots=True)
@@ -107,6 +121,7 @@ class Hit:
     base: int
     detail: str
     disguise: bool = False  # the span needed unfolding (invisible/confusable/...): score higher
+    stretch: bool = False  # a typo beyond ``allowed_edits``: kept only if the listing supports it
 
 
 def _add(table: dict, key, value) -> None:
@@ -154,8 +169,9 @@ class MarkIndex:
         self._han_py: dict[tuple[str, str], object] = {}
         self._key_lengths: set[int] = set()
         self._max_fuzzy_len = 0
-        self.max_phrase = 1
+        self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
+        self._dictionary_marks: dict[int, bool] = {}
         for idx, mark in enumerate(self.marks):
             self._mark_by_id[mark.mark_id] = idx
             forms = [(mark.mark, "mark")] + [(a, "alias") for a in mark.aliases]
@@ -200,6 +216,7 @@ class MarkIndex:
         _add(self._by_loose, v.loose, vid)
         if has_digraph(key):  # "cl" in the mark may also be read as "c" + "l"
             _add(self._by_loose, loose(key, digraphs=False), vid)
+            v.fz2 = fuzzy_key(loose(key, digraphs=False))
         self._key_lengths.add(len(key))
         if len(v.loose) != len(key):
             self._key_lengths.add(len(v.loose))
@@ -210,9 +227,11 @@ class MarkIndex:
             for pos, w in enumerate(v.loose_words):
                 _add(self._by_word, w, (vid, pos))
         self._max_fuzzy_len = max(self._max_fuzzy_len, len(v.fz) + 2)
-        if len(v.fz) >= 4:
-            for d in deletes(v.fz, allowed_edits(len(v.fz))):
-                _add(self._deletes, d, vid)
+        depth = stretch_edits(len(key))
+        if len(key) >= 4 and depth:
+            for fz in {v.fz, v.fz2} - {""}:
+                for d in deletes(fz, depth):
+                    _add(self._deletes, d, vid)
         if key.isascii() and key.isalpha() and len(key) >= 4:
             v.phon = jellyfish.metaphone(key)
             if len(v.phon) >= 2:
@@ -266,6 +285,12 @@ class MarkIndex:
 
         return score_listing(self, listing)
 
+    def match_domain(self, host: str) -> list[Match]:
+        """Findings for a host name or domain label: combosquats and typosquats of the marks."""
+        from matcher.domains import match_domain
+
+        return match_domain(self, host)
+
     def match_many(self, listings: Iterable[ListingText]) -> Iterator[tuple[ListingText, list[Match]]]:
         for listing in listings:
             yield listing, self.match(listing)
@@ -277,6 +302,21 @@ class MarkIndex:
     def is_common(self, word: str) -> bool:
         """A dictionary word or a real brand: not a typo, disguise or sound-alike of a mark."""
         return word in self._words or word in self._brands
+
+    def is_brand(self, word: str) -> bool:
+        """A real brand or a registered mark (one word, folded compact form)."""
+        return word in self._brands or word in self._by_key
+
+    def is_dictionary_mark(self, mark_idx: int) -> bool:
+        """The mark is an ordinary word (or words): KESTREL, POLO, PARK AVENUE; not VOLTARIS, and
+        not FISHER-PRICE (hyphenated words make one coined name)."""
+        cached = self._dictionary_marks.get(mark_idx)
+        if cached is None:
+            words = fold(self.marks[mark_idx].mark).split()
+            keys = [compact(w) for w in words]
+            cached = bool(keys) and all(k and k in self._words for k in keys)
+            self._dictionary_marks[mark_idx] = cached
+        return cached
 
     def authorised(self, mark: MarkRecord, listing: ListingText) -> str | None:
         """The authorised seller entry (or own store) that covers this listing, if any."""
@@ -327,48 +367,51 @@ class MarkIndex:
         phrase = c.kind == "phrase"
         sep = c.kind in ("joined", "spaced")
         found: set[int] = set()
+        # one space inside a one-word mark ("Raym ond", "S amsung"): two words joined, exact or
+        # look-alike only, and not two ordinary words ("Red Mi" is not REDMI)
+        split = (phrase and c.ntok == 2 and c.end - c.start == len(key) + 1
+                 and any(not common[i] and len(toks[i].text) >= 2 for i in (c.first, c.first + 1)))
         for vid in _get(self._by_key, key):
             v = self.variants[vid]
-            if phrase and len(v.words) < 2:
+            if phrase and len(v.words) < 2 and not split:
                 continue
             if v.source == "romanised" and (c.kind == "token" and self.is_word(key)):
                 continue  # "lining" is a word before it is the pinyin of 李宁
             found.add(vid)
-            check = "separators" if sep else "exact"
-            out.append(Hit(vid, check, c.start, c.end, 75, f'"{v.text}" written out', sep))
+            check = "split" if phrase and len(v.words) < 2 else "separators" if sep else "exact"
+            out.append(Hit(vid, check, c.start, c.end, 75, f'"{v.text}" written out',
+                           sep or check == "split"))
         if key.isdigit() or len(key) < 3:
             return out
         is_common = self._cand_common(c, toks, common)
         if is_common:
             return out
         lkey = ltoks[c.first] if c.kind == "token" else loose(key)
-        lkeys = (lkey,) if not has_digraph(key) else (lkey, loose(key, digraphs=False))
+        lkeys = loose_forms(key, lkey)
         for vid in [x for lk in lkeys for x in _get(self._by_loose, lk)]:
             if vid in found:
                 continue
             v = self.variants[vid]
-            if phrase and len(v.words) < 2:
+            if phrase and len(v.words) < 2 and not split:
                 continue
             found.add(vid)
-            out.append(Hit(vid, "separators" if sep else "loose", c.start, c.end, 75,
+            check = "split" if phrase and len(v.words) < 2 else "separators" if sep else "loose"
+            out.append(Hit(vid, check, c.start, c.end, 75,
                            f'look-alike spelling of "{v.text}"', True))
-        if len(key) >= 4 and not phrase and len(key) <= self._max_fuzzy_len:
+        if len(key) >= 3 and not phrase and len(key) <= self._max_fuzzy_len:
             # phrases are left to word_substitution: their typos are per word
-            fz = fuzzy_key(lkey)
-            depth = 2 if len(fz) >= 7 else 1
-            seen: set[int] = set()
-            for d in deletes(fz, depth):
-                for vid in _get(self._deletes, d):
-                    if vid in found or vid in seen:
-                        continue
-                    seen.add(vid)
-                    v = self.variants[vid]
-                    if phrase and len(v.words) < 2:
-                        continue
-                    hit = self._verify_typo(v, key, lkey, fz, c)
-                    if hit:
-                        found.add(vid)
-                        out.append(hit)
+            fzs = {fuzzy_key(lk): lk for lk in lkeys}
+            for fz, lk in fzs.items():
+                seen: set[int] = set()
+                for d in deletes(fz, 2 if len(fz) >= 4 else 1):
+                    for vid in _get(self._deletes, d):
+                        if vid in found or vid in seen:
+                            continue
+                        seen.add(vid)
+                        hit = self._verify_typo(self.variants[vid], lk, fz, c)
+                        if hit:
+                            found.add(vid)
+                            out.append(hit)
             if key.isascii() and key.isalpha():
                 phon = jellyfish.metaphone(key)
                 for vid in _get(self._by_phon, phon):
@@ -382,29 +425,31 @@ class MarkIndex:
                         out.append(Hit(vid, "phonetic", c.start, c.end, 62,
                                        f'sounds like "{v.text}" ({phon})'))
         if not phrase and len(key) > MIN_FUSED_LEN:
-            out.extend(self._fused_hits(c, key, lkey, found))
+            out.extend(self._fused_hits(c, key, lkey, found, toks))
         return out
 
-    def _verify_typo(self, v: Variant, key: str, lkey: str, fz: str, c: Candidate) -> Hit | None:
-        k = allowed_edits(len(v.fz))
-        if abs(len(v.fz) - len(fz)) > k:
+    def _verify_typo(self, v: Variant, lkey: str, fz: str, c: Candidate) -> Hit | None:
+        dist = typo_distance(v, lkey, fz)
+        if dist is None:
             return None
-        dist = OSA.distance(fz, v.fz, score_cutoff=k)
-        if dist > k:
-            return None
-        raw = OSA.distance(lkey, v.loose)
-        if raw == 0 or raw > k + 1:
-            return None
-        if k < 2 and fz[0] != v.fz[0]:  # short marks: typosquats keep the first letter
-            return None
+        stretch = dist > allowed_edits(len(v.key))
         if dist == 0:
             return Hit(v.vid, "typo", c.start, c.end, 72,
                        f'"{v.text}" with doubled or mirrored letters', False)
         return Hit(v.vid, "typo", c.start, c.end, 68 if dist == 1 else 64,
-                   f'{dist} typo(s) away from "{v.text}"', False)
+                   f'{dist} typo{"s" if dist > 1 else ""} away from "{v.text}"', False, stretch)
 
-    def _fused_hits(self, c: Candidate, key: str, lkey: str, found: set[int]) -> list[Hit]:
+    def _fused_hits(self, c: Candidate, key: str, lkey: str, found: set[int],
+                    toks: list[Token]) -> list[Hit]:
         out: list[Hit] = []
+        # words joined across punctuation: the mark must be whole words of them ("paypal" in
+        # "paypal-merchant"), never cut through one ("Boro-Silicate" is not BOROSIL)
+        bounds: set[int] | None = None
+        if c.ntok > 1:
+            bounds, at = {0}, 0
+            for t in toks[c.first : c.first + c.ntok]:
+                at += len(t.text)
+                bounds.add(at)
         for form, table in ((key, self._by_key), (lkey, self._by_loose)):
             if form is lkey and lkey == key:
                 break
@@ -413,12 +458,16 @@ class MarkIndex:
                 if length < MIN_FUSED_LEN or length >= n:
                     continue
                 for s in range(n - length + 1):
+                    if bounds is not None and (s not in bounds or s + length not in bounds):
+                        continue
                     for vid in _get(table, form[s : s + length]):
                         if vid in found:
                             continue
                         v = self.variants[vid]
                         rest = [form[:s], form[s + length :]]
-                        strong = all(self._affix_ok(r) for r in rest)
+                        if rest[1] in DERIVED_ENDINGS and not rest[0]:
+                            continue  # "Himalayan": a word made from the name
+                        strong = all(self._affix_ok(r, len(v.key)) for r in rest)
                         if not strong and len(v.key) < 6:
                             continue
                         found.add(vid)
@@ -427,8 +476,11 @@ class MarkIndex:
                                        f'"{v.text}" fused into a longer word', form is lkey))
         return out
 
-    def _affix_ok(self, rest: str) -> bool:
-        return len(rest) <= 2 or rest.isdigit() or self.is_common(rest)
+    def _affix_ok(self, rest: str, mark_len: int) -> bool:
+        """What stands fused to a mark is harmless: nothing, digits, an ordinary word, or (for
+        marks of 5 letters or more) one or two letters ("Kestrel2", "iKestrel")."""
+        return (not rest or rest.isdigit() or self.is_common(rest)
+                or (len(rest) <= 2 and mark_len >= 5))
 
     def _substitution_hits(self, toks: list[Token], folded: str, ltoks: list[str]) -> list[Hit]:
         """Multi-word marks with one word swapped for a look-alike, the rest standing."""
@@ -531,6 +583,46 @@ class MarkIndex:
                         seen.add((pidx, "product_word"))
                         out.append((pidx, "product_word", c.start, c.end, 58))
         return out
+
+
+def loose_forms(key: str, lkey: str) -> tuple[str, ...]:
+    """The loose forms of a folded candidate: letter pairs read as one letter and one by one
+    ("GUCCl"), and "7" read as "t" and as "l" (leetspeak uses it for both)."""
+    forms = [lkey]
+    if has_digraph(key):
+        forms.append(loose(key, digraphs=False))
+    if "7" in key:
+        forms.extend(loose(f.replace("7", "l")) for f in (key,))
+    return tuple(dict.fromkeys(forms))
+
+
+# endings that make an adjective or a demonym of a name: "Himalayan" is not a typo of HIMALAYA
+DERIVED_ENDINGS = ("n", "an", "ian", "ese", "ish", "ean")
+
+
+def typo_distance(v: Variant, lkey: str, fz: str, raw_limit: bool = True) -> int | None:
+    """Edits between a candidate (loose form ``lkey``, fuzzy key ``fz``) and a registered form,
+    if within the stretched allowance; None otherwise. Short marks keep their first letter."""
+    if lkey.startswith(v.loose) and lkey[len(v.loose):] in DERIVED_ENDINGS:
+        return None
+    if len(lkey) >= len(v.loose) + 2 and (lkey.startswith(v.loose) or lkey.endswith(v.loose)):
+        return None  # the whole mark plus letters: a fused form, judged by the fused check
+    k = stretch_edits(len(v.key))
+    best = None
+    for vfz in (v.fz, v.fz2):
+        if not vfz or abs(len(vfz) - len(fz)) > k:
+            continue
+        dist = OSA.distance(fz, vfz, score_cutoff=k)
+        if dist <= k and (best is None or dist < best):
+            best = dist
+    if best is None:
+        return None
+    raw = min(OSA.distance(lkey, f) for f in (v.loose, loose(v.key, digraphs=False)) if f)
+    if raw == 0 or (raw_limit and raw > k + 1):
+        return None
+    if allowed_edits(len(v.key)) < 2 and fz[0] != v.fz[0] and fz[0] != (v.fz2 or v.fz)[0]:
+        return None  # short marks: typosquats keep the first letter
+    return best
 
 
 def prepare_text(listing: ListingText) -> tuple[str, str]:

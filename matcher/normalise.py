@@ -76,6 +76,12 @@ def _fold_char_once(cp: int) -> str | None:
     s = unicodedata.normalize("NFKC", ch).casefold()
     if s.isascii():
         return s
+    if s != ch.casefold():
+        # a compatibility mapping into another letter of another script (U+03F9 GREEK CAPITAL
+        # LUNATE SIGMA looks like C but NFKC makes it Σ): keep what it looks like
+        proto = confusable_prototypes().get(ch)
+        if proto and proto.isascii() and proto.isalpha():
+            return proto.casefold()
     s = _strip_marks(s)
     return s
 

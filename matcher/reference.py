@@ -1,7 +1,7 @@
 """A slow, obviously correct reference for the index's word checks, for property tests.
 
 It compares one candidate word with every registered form, one by one, using the same
-definitions (``fold``, ``loose``, ``fuzzy_key``, ``allowed_edits``, Metaphone) but no hash tables
+definitions (``fold``, ``loose``, ``fuzzy_key``, ``typo_distance``, Metaphone) but no hash tables
 and no deletion neighbourhoods. The fast path must find exactly the same (form, check) pairs.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import jellyfish
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA
 
-from matcher.index import MarkIndex, allowed_edits
+from matcher.index import MarkIndex, loose_forms, stretch_edits, typo_distance
 from matcher.normalise import fuzzy_key, loose
 
 
@@ -26,7 +25,8 @@ def reference_word_checks(index: MarkIndex, word: str) -> set[tuple[int, str]]:
             found.add(v.vid)
     if word.isdigit() or len(word) < 3 or index.is_common(word):
         return out
-    forms = {loose(word), loose(word, digraphs=False)}
+    lkey = loose(word)
+    forms = set(loose_forms(word, lkey))
     for v in latin:
         if v.vid in found:
             continue
@@ -34,18 +34,16 @@ def reference_word_checks(index: MarkIndex, word: str) -> set[tuple[int, str]]:
         if forms & mark_forms:
             out.add((v.vid, "loose"))
             found.add(v.vid)
-    if len(word) < 4 or len(word) > index._max_fuzzy_len:
+    if len(word) < 3 or len(word) > index._max_fuzzy_len:
         return out
-    lkey = loose(word)
-    fz = fuzzy_key(lkey)
     for v in latin:
-        if v.vid in found or len(v.fz) < 4:
+        if v.vid in found or len(v.key) < 4 or not stretch_edits(len(v.key)):
             continue
-        k = allowed_edits(len(v.fz))
-        if (abs(len(v.fz) - len(fz)) <= k and OSA.distance(fz, v.fz) <= k
-                and 0 < OSA.distance(lkey, v.loose) <= k + 1 and (k >= 2 or fz[0] == v.fz[0])):
-            out.add((v.vid, "typo"))
-            found.add(v.vid)
+        for lk in forms:
+            if typo_distance(v, lk, fuzzy_key(lk)) is not None:
+                out.add((v.vid, "typo"))
+                found.add(v.vid)
+                break
     if word.isascii() and word.isalpha():
         phon = jellyfish.metaphone(word)
         for v in latin:

@@ -10,10 +10,21 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from matcher.data_files import DATA_DIR, category_classes, fashion_classes, nominative_phrases
+from matcher import calibration
+from matcher.calibration import REASON_OF, family_of
+from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
-from matcher.normalise import FOLD_TABLE, HAN_RE, compact, describe_span, fold, word_tokens
+from matcher.normalise import (
+    FOLD_TABLE,
+    HAN_RE,
+    MAX_TITLE_CHARS,
+    bound,
+    compact,
+    describe_span,
+    fold,
+)
 from matcher.types import Kind, ListingText, MarkRecord, Match, Reason
+from matcher.usage import TextView, Usage, usage_of
 
 DISGUISE_POINTS = 5  # the seller went out of their way to hide the mark: that shows intent
 CLASS_POINTS = 10
@@ -22,6 +33,13 @@ NOMINATIVE_POINTS = -25
 CUE_POINTS = 15
 PRICE_POINTS = 10
 WITH_MARK_POINTS = 10  # a product name or model number next to the mark itself
+LEADING_POINTS = 5
+ABUSE_POINTS = 10
+GENERIC_POINTS = -30
+
+#: checks that name a disguise of the mark (the seller unfolded nothing by accident)
+DISGUISES = frozenset({"invisible", "compatibility", "diacritic", "confusable", "leetspeak",
+                       "lookalike", "separators", "split", "loose"})
 
 _CATEGORY_SPLIT = re.compile(r"\s*(?:>|›|»|\||\\|/|,)\s*")
 
@@ -51,60 +69,18 @@ def _expressive_classes() -> frozenset[int]:
 
 
 @cache
-def _fillers() -> frozenset[str]:
-    with (DATA_DIR / "nominative_fillers.txt").open(encoding="utf-8") as fh:
-        return frozenset(w.strip() for w in fh if w.strip() and not w.startswith("#"))
+def _expressive_categories() -> frozenset[str]:
+    with (DATA_DIR / "expressive_categories.txt").open(encoding="utf-8") as fh:
+        return frozenset(w.strip().casefold() for w in fh if w.strip() and not w.startswith("#"))
 
 
-@cache
-def _postfix() -> tuple[str, ...]:
-    with (DATA_DIR / "nominative_postfix.txt").open(encoding="utf-8") as fh:
-        return tuple(w.strip().casefold() for w in fh if w.strip() and not w.startswith("#"))
-
-
-def nominative_after(folded: str, end: int) -> str | None:
-    """A compatibility word right after the mark ("Samsung compatible", "华为专用")."""
-    after = folded[end : end + 40]
-    words = word_tokens(after)
-    if not words:
-        return None
-    first = words[0]
-    for phrase in _postfix():
-        if HAN_RE.match(phrase[:1]):
-            # within the same run of Chinese, up to 4 characters of product noun in between
-            if not after[:1].isspace() and HAN_RE.match(first[:1]) and phrase in first[: 4 + len(phrase)]:
-                return phrase
-        elif first == phrase and after[:1] in (" ", "-"):
-            return phrase
-    return None
-
-
-def nominative_phrase(folded: str, start: int, end: int | None = None) -> str | None:
-    """The nominative phrase ("compatible with", "for"...) right before ``start`` (or a
-    compatibility word right after ``end``), if any."""
-    if end is not None:
-        found = nominative_after(folded, end)
-        if found:
-            return found
-    window = folded[max(0, start - 80) : start]
-    stripped = window.rstrip()
-    for phrase in nominative_phrases():
-        if HAN_RE.match(phrase[:1]) and stripped.endswith(phrase):
-            return phrase
-    words = word_tokens(window)
-    if words and HAN_RE.match(words[-1][:1]) and not window.endswith((" ", "\t", "\n")):
-        # the mark sits inside a Han run: the run before it is "words[-1]"
-        for phrase in nominative_phrases():
-            if words[-1].endswith(phrase):
-                return phrase
-    fillers = _fillers()
-    while words and words[-1] in fillers:
-        words.pop()
-    tail = " ".join(words[-4:])
-    for phrase in nominative_phrases():
-        if tail == phrase or tail.endswith(" " + phrase):
-            return phrase
-    return None
+def _expressive_category(category: str | None) -> bool:
+    """A category of books, art, music or film (any segment of its path)."""
+    if not category:
+        return False
+    c = " ".join(category.casefold().split())
+    names = _expressive_categories()
+    return c in names or any(p in names for p in _CATEGORY_SPLIT.split(c) if p)
 
 
 class SpanMapper:
@@ -153,7 +129,8 @@ def _is_new(listing: ListingText) -> bool:
 class _Context:
     """What is known about the listing, independently of any mark."""
 
-    def __init__(self, index: MarkIndex, listing: ListingText, text: str, folded: str) -> None:
+    def __init__(self, index: MarkIndex, listing: ListingText, text: str, folded: str,
+                 toks: list) -> None:
         self.index = index
         self.listing = listing
         self.folded = folded
@@ -161,7 +138,10 @@ class _Context:
         self.classes = listing_classes(listing.category)
         self.fx = {k.upper(): v for k, v in index.config.fx_per_usd}
         self.price_usd = _price_usd(listing, self.fx)
+        self.toks = toks
+        self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
         self._cues = None
+        self._view: TextView | None = None
 
     @property
     def cues(self):
@@ -171,11 +151,61 @@ class _Context:
             self._cues = cue_finder().find(self.folded)
         return self._cues
 
+    @property
+    def view(self) -> TextView:
+        if self._view is None:
+            self._view = TextView(self.folded, self.toks, self.title_end,
+                                  [(c.start, c.end) for c in self.cues])
+        return self._view
 
-def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], start: int,
-            retail_usd: float | None, product_id: str | None = None,
-            end: int | None = None) -> Match | None:
+    def usage(self, start: int, end: int, mark: MarkRecord) -> Usage:
+        return usage_of(self.index, self.view, start, end, compact(fold(mark.mark)))
+
+
+def _fashion_goods(ctx: _Context, mark: MarkRecord) -> bool:
+    """Referential use is no defence: the mark is a fashion or jewellery mark and the listing's
+    goods are in those classes (or unknown, and the mark covers nothing else)."""
+    fashion = mark.nice_classes & fashion_classes()
+    if not fashion:
+        return False
+    if ctx.classes is None:
+        return mark.nice_classes <= fashion
+    return bool(ctx.classes & fashion)
+
+
+def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: list[Reason],
+            start: int, end: int, retail_usd: float | None, family: str,
+            product_id: str | None = None, disguised: bool = False,
+            product_with_mark: bool = False) -> Match | None:
     index, listing = ctx.index, ctx.listing
+    usage = ctx.usage(start, end, mark)
+    cues = ctx.cues
+    dictionary = index.is_dictionary_mark(midx)
+    brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
+    # referential (nominative / compatibility) use
+    referential = False
+    if usage.referential:
+        if _fashion_goods(ctx, mark):
+            reasons.append(Reason("nominative_forbidden", f'"{usage.referential}" ({usage.how}): '
+                                  "referential use of a fashion or jewellery mark on such goods is "
+                                  "not allowed by marketplaces", usage.referential, 0))
+        else:
+            referential = True
+            kind = Kind.NOMINATIVE
+            reasons.append(Reason("nominative", f'"{usage.referential}" ({usage.how}): the mark names '
+                                  "the product this fits", usage.referential, NOMINATIVE_POINTS))
+    if usage.leading and kind is not Kind.NOMINATIVE:
+        reasons.append(Reason("leading", "the mark opens the title, where sellers put the brand",
+                              None, LEADING_POINTS))
+    if usage.abuse:
+        reasons.append(Reason("brand_abuse", f'"{usage.abuse}" next to the mark: used as a keyword',
+                              usage.abuse, ABUSE_POINTS))
+    # a dictionary-word mark used as that word
+    if (dictionary and kind is Kind.TRADEMARK and not usage.leading and not brand_signal
+            and not usage.referential and not _han_context(ctx, start)):
+        kind = Kind.GENERIC
+        reasons.append(Reason("generic", "an ordinary word here: it does not open the title and "
+                              "nothing marks it as a brand", None, GENERIC_POINTS))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
@@ -183,49 +213,95 @@ def _finish(ctx: _Context, mark: MarkRecord, kind: Kind, reasons: list[Reason], 
             reasons.append(Reason("nice_class", f"category {listing.category!r} is in class "
                                   f"{', '.join(map(str, sorted(overlap)))} where the mark is registered",
                                   listing.category, CLASS_POINTS))
-        elif (mark.famous and not index.is_word(compact(fold(mark.mark)))
-              and not ctx.classes <= _expressive_classes()):
-            # a famous mark is protected outside its classes, unless it is an ordinary word used
-            # as that word ("apple pie tin")
+        elif (mark.famous and not dictionary and not ctx.classes <= _expressive_classes()):
             reasons.append(Reason("famous", "famous mark: protected outside its classes "
                                   f"(category {listing.category!r})", listing.category, 0))
         else:
-            kind = Kind.OTHER_CLASS
+            # the same word on other goods: a bare use is another meaning or another company's
+            # mark (unless the mark is famous, above); a disguise, a cue phrase, a brand-abuse word
+            # or the holder's product shows it is this brand. Books, art and film: never.
+            hard = not brand_signal or _expressive_category(listing.category)
+            if hard and kind.alertable:
+                kind = Kind.OTHER_CLASS
             reasons.append(Reason("other_class", f"category {listing.category!r} (classes "
                                   f"{', '.join(map(str, sorted(ctx.classes)))}) is outside the mark's "
                                   f"classes {', '.join(map(str, sorted(mark.nice_classes)))}",
                                   listing.category, OTHER_CLASS_POINTS))
-    # nominative / compatibility use
-    phrase = nominative_phrase(ctx.folded, start, end)
-    if phrase:
-        if mark.nice_classes & fashion_classes():
-            reasons.append(Reason("nominative_forbidden", f'"{phrase}" before a fashion or jewellery '
-                                  "mark: marketplaces do not allow this use", phrase, 0))
-        elif kind is not Kind.OTHER_CLASS:
-            kind = Kind.NOMINATIVE
-            reasons.append(Reason("nominative", f'"{phrase}" before the mark: compatibility use',
-                                  phrase, NOMINATIVE_POINTS))
     # counterfeit cue phrases
-    cues = ctx.cues
     if cues:
         reasons.append(Reason("cue_phrase", "counterfeit cue: " + ", ".join(sorted({c.phrase for c in cues})),
                               ctx.spans.span(cues[0].start, cues[0].end) or cues[0].span, CUE_POINTS))
-    # price far below retail for a new item
-    if ctx.price_usd is not None and retail_usd and _is_new(listing):
+    # price far below retail for a new item (an accessory's price says nothing of the product's)
+    if ctx.price_usd is not None and retail_usd and _is_new(listing) and not usage.referential:
         ratio = ctx.price_usd / retail_usd
         if ratio < index.config.low_price_ratio:
             reasons.append(Reason("price", f"price {listing.price} {listing.currency} is {ratio:.0%} of "
                                   "retail", str(listing.price), PRICE_POINTS))
+    del referential
     # authorised sellers come last and override everything
     why = index.authorised(mark, listing)
     if why:
         kind = Kind.AUTHORISED
         reasons.append(Reason("authorised", f"listed by {listing.seller!r}: {why}", listing.seller, 0))
-    score = max(0, min(100, sum(r.points for r in reasons)))
+    present = {family}
+    checks = {r.check for r in reasons}
+    present |= {f for f, check in REASON_OF.items() if check in checks}
+    if ctx.classes is None or not mark.nice_classes:
+        present.add("class_unknown")
+    if dictionary:
+        present.add("dictionary_mark")
+    if len(compact(fold(mark.mark))) <= 4:
+        present.add("short_mark")
+    if start >= ctx.title_end:
+        present.add("description_only")
+    return scored(index, listing.listing_id, mark, kind, reasons, present, product_id)
+
+
+def scored(index: MarkIndex, listing_id: str, mark: MarkRecord, kind: Kind, reasons: list[Reason],
+           present: set[str], product_id: str | None = None) -> Match | None:
+    """The finding with its calibrated score; each reason's points are its share of the
+    log-odds (the first reason carries the base rate and the mark's own traits)."""
+    model = calibration.model()
+    coef = model.coef
+    own = {REASON_OF[f] for f in present if f in REASON_OF}
+    first = model.intercept + sum(coef.get(f, 0.0) for f in present
+                                  if f not in REASON_OF)
+    out = []
+    for i, r in enumerate(reasons):
+        if i == 0:
+            pts = calibration.points(first)
+        elif r.check in own:
+            f = next(f for f, c in REASON_OF.items() if c == r.check and f in present)
+            pts = calibration.points(coef.get(f, 0.0))
+            own.discard(r.check)
+        else:
+            pts = 0
+        out.append(Reason(r.check, r.detail, r.span, pts))
+    score = max(0, min(100, round(100 * model.probability(present))))
     tier = index.config.tier_for(score)
     if tier is None:
         return None
-    return Match(listing.listing_id, mark.mark_id, kind, score, tier, tuple(reasons), product_id)
+    return Match(listing_id, mark.mark_id, kind, score, tier, tuple(out), product_id,
+                 frozenset(present))
+
+
+def _supports(ctx: _Context, midx: int) -> bool:
+    """The rest of the listing supports a heavier typo of the mark: goods in its classes, a
+    counterfeit cue phrase, or a price far below its products' retail price."""
+    mark = ctx.index.marks[midx]
+    if ctx.classes is not None and ctx.classes & mark.nice_classes:
+        return True
+    if ctx.cues:
+        return True
+    retail = ctx.index.retail_usd(midx)
+    return bool(ctx.price_usd is not None and retail
+                and ctx.price_usd / retail < ctx.index.config.low_price_ratio)
+
+
+def _han_context(ctx: _Context, start: int) -> bool:
+    """The mark stands in Chinese text: a Latin word there is a name, not an English word."""
+    window = ctx.folded[max(0, start - 6) : start + 12]
+    return sum(1 for ch in window if HAN_RE.match(ch)) >= 2
 
 
 def _hit_points(hit: Hit) -> int:
@@ -253,10 +329,12 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
 
 def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
     text, folded = prepare_text(listing)
-    hits, product_hits, _ = index.find_hits(folded)
+    hits, product_hits, toks = index.find_hits(folded)
     if not hits and not product_hits:
         return []
-    ctx = _Context(index, listing, text, folded)
+    ctx = _Context(index, listing, text, folded, toks)
+    product_marks = {index._mark_by_id.get(index.products[ph[0]].mark_id) for ph in product_hits}
+    hits = [h for h in hits if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)]
     best: dict[int, Hit] = {}
     others: dict[int, list[Hit]] = {}
     for h in hits:
@@ -276,7 +354,11 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
         for o in {o.check: o for o in others.get(midx, [])}.values():
             if o.check != hit.check and len(reasons) < 6:
                 reasons.append(Reason(o.check, o.detail, ctx.spans.span(o.start, o.end), 0))
-        m = _finish(ctx, mark, Kind.TRADEMARK, reasons, hit.start, index.retail_usd(midx), end=hit.end)
+        disguised = main.check in DISGUISES or any(e.check in DISGUISES for e in extra)
+        family = "disguised" if disguised else family_of(hit.check, hit.base, hit.stretch)
+        m = _finish(ctx, mark, midx, Kind.TRADEMARK, reasons, hit.start, hit.end,
+                    index.retail_usd(midx), family, disguised=disguised,
+                    product_with_mark=midx in product_marks)
         if m:
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
@@ -304,7 +386,8 @@ def score_listing(index: MarkIndex, listing: ListingText) -> list[Match]:
         retail = None
         if p.retail_price is not None and p.currency and p.currency.upper() in ctx.fx:
             retail = float(p.retail_price) / ctx.fx[p.currency.upper()]
-        m = _finish(ctx, mark, Kind.PRODUCT, reasons, nom_at, retail, p.product_id, end=end)
+        m = _finish(ctx, mark, midx, Kind.PRODUCT, reasons, nom_at, end, retail,
+                    family_of(check), p.product_id, product_with_mark=True)
         if m:
             results.append(m)
     results.sort(key=lambda m: (-m.alertable, -m.score, m.mark_id, m.product_id or ""))

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     PRODUCT = "product"  # the rights holder's product names / model numbers used
     NOMINATIVE = "nominative"  # "case for X", "compatible with X": low risk, never an alert
     OTHER_CLASS = "other_class"  # the word used for goods outside the mark's Nice classes
+    GENERIC = "generic"  # a dictionary-word mark used as that word ("polo neck", "apple flavour")
     AUTHORISED = "authorised"  # listed by an authorised seller or the owner's own store
 
     @property
@@ -105,6 +106,8 @@ class Match:
     tier: Tier
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     product_id: str | None = None
+    # the calibration features present (``matcher.calibration.FEATURES``): what the score is made of
+    features: frozenset[str] = frozenset()
 
     @property
     def alertable(self) -> bool:

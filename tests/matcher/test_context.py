@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.normalise import fold
-from matcher.scoring import listing_classes, nominative_phrase
+from matcher.scoring import listing_classes
 
 MARKETPLACE_CATEGORIES = [
     "Shoes", "Shoes > Running", "Clothing", "Clothing > Jackets", "Sports & Outdoors", "Jewellery",
@@ -38,18 +37,6 @@ def test_class_values(category, expected):
 @pytest.mark.parametrize("category", [None, "", "Misc", "Everything Else > Other"])
 def test_unknown_category_is_no_evidence(category):
     assert listing_classes(category) is None
-
-
-@pytest.mark.parametrize(("text", "phrase"), [
-    ("case for iPhone", "for"), ("compatible with all Samsung", "compatible with"),
-    ("replacement battery for the Sony", "for"), ("适用于华为", "适用于"), ("Sony headphones", None),
-])
-def test_nominative_phrase(text, phrase):
-    folded = fold(text)
-    mark_at = folded.rfind(" ") + 1 if phrase != "适用于" else 3
-    if phrase is None:
-        mark_at = 0
-    assert nominative_phrase(folded, mark_at) == phrase
 
 
 def test_matcher_imports_no_infrastructure():

@@ -1,0 +1,346 @@
+"""How a mark is used in a listing, read from the words around it.
+
+A mark in a title is not always the listing's own brand. Real marketplace titles name other
+companies' products all the time, and a dictionary-word mark is mostly an ordinary word:
+
+``referential``  the mark names the product an accessory or part fits: after a phrase such as
+                 "for", "compatible with", "suitable for", possibly through a list of other
+                 devices and brands ("Holder for iPhone, Android, Samsung, OnePlus"); before a
+                 word such as "compatible" or "certified", possibly after its model numbers ("HP
+                 Pavilion dv6159EA Compatible Battery"); or in a title whose goods are an
+                 accessory or part and whose first words are another brand or a description
+                 ("Allure Auto Car Mat Maruti Swift Dzire", "Cellbazaar Blackberry 8520 LCD").
+``leading``      the mark opens the title, after marketing words, numbers and cue phrases only
+                 ("New Kestrel trail shoes", "【爆款】KESTREL"): the way sellers name their brand.
+``descriptive``  a dictionary-word mark used as that word: not opening the title, not disguised,
+                 with no cue phrase, no brand-abuse word and no product of the rights holder
+                 ("Men's Polo Neck T-Shirt", "Double Apple Hookah Flavor", "Digital Crown").
+``abuse``        the mark as a keyword for other goods ("Kestrel Style sneakers", "like Kestrel").
+
+All of it works on the folded text and its word tokens (``matcher.candidates.tokens``); every
+word list is a data file (``data/nominative_*.txt``, ``list_items.txt``, ``accessory_nouns.txt``,
+``preamble_words.txt``, ``brand_abuse_cues.txt``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from matcher.candidates import Token
+from matcher.data_files import _lines, nominative_phrases
+from matcher.normalise import HAN_RE, fold
+
+MAX_CHAIN = 14  # tokens walked back from the mark through a list of devices
+MAX_AFTER = 5  # tokens walked forward from the mark through its model numbers
+BREAKS = frozenset("|;!?\n")
+OPENERS = {"[": "]", "【": "】", "(": ")", "（": "）", "{": "}", "<": ">", "《": "》"}
+UNITS = ("mah", "w", "v", "kw", "mm", "cm", "m", "ft", "in", "inch", "l", "ml", "g", "kg", "gb",
+         "tb", "mb", "mbps", "hz", "ghz", "k", "x", "pcs", "pc", "pack", "db", "a", "p", "gen", "th",
+         "nd", "rd", "st")
+
+
+@cache
+def _words(name: str) -> frozenset[str]:
+    return frozenset(fold(line.strip()) for line in _lines(name))
+
+
+@cache
+def _phrases(name: str) -> tuple[tuple[str, ...], ...]:
+    """Multi-word entries as word tuples, longest first."""
+    out = {tuple(fold(line).split()) for line in _lines(name)}
+    return tuple(sorted(out, key=len, reverse=True))
+
+
+@cache
+def _before_phrases() -> tuple[tuple[str, ...], ...]:
+    latin = {tuple(p.split()) for p in nominative_phrases() if not HAN_RE.match(p[:1])}
+    return tuple(sorted(latin, key=len, reverse=True))
+
+
+@cache
+def _han_before() -> tuple[str, ...]:
+    return tuple(p for p in nominative_phrases() if HAN_RE.match(p[:1]))
+
+
+@cache
+def _postfix() -> tuple[str, ...]:
+    return tuple(fold(w.strip()) for w in _lines("nominative_postfix.txt"))
+
+
+@cache
+def _abuse() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
+    before, after = set(), set()
+    for line in _lines("brand_abuse_cues.txt"):
+        where, _, phrase = line.partition("\t")
+        words = tuple(fold(phrase.strip()).replace("-", " ").split()) or (fold(phrase.strip()),)
+        (before if where.strip() == "before" else after).add(words)
+    return tuple(before), tuple(after)
+
+
+def is_model(word: str) -> bool:
+    """A model number: letters and digits mixed, or a bare number that is not a quantity
+    ("8520", "dv6159ea", "sm-p610" yield True; "65w", "20000mah", "2" yield False)."""
+    if not any(ch.isdigit() for ch in word):
+        return False
+    digits = word.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = word[len(digits):]
+    if digits.isdigit() and unit in UNITS:
+        return unit == "" and len(digits) >= 3
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What the words around one occurrence of a mark say about its use."""
+
+    leading: bool = False
+    referential: str | None = None  # the words that make it referential ("for", "car mat")
+    how: str | None = None  # "phrase before", "word after", "accessory"
+    abuse: str | None = None  # a brand-abuse word ("style", "like")
+    marked: str | None = None  # "®" / "™" / "brand" right after the mark
+
+
+class TextView:
+    """One listing's folded text as word tokens, with the extent of its title."""
+
+    def __init__(self, folded: str, toks: list[Token], title_end: int, cue_spans=()) -> None:
+        self.folded = folded
+        self.toks = toks
+        self.title_end = title_end
+        self.words = [t.text for t in toks]
+        self._cue_tokens = {i for i, t in enumerate(toks)
+                            for a, b in cue_spans if t.start >= a and t.end <= b}
+        self._first: int | None = None
+
+    # --- positions ---
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """First and last token overlapping [start, end)."""
+        first = last = -1
+        for i, t in enumerate(self.toks):
+            if t.end > start and t.start < end:
+                if first < 0:
+                    first = i
+                last = i
+            elif t.start >= end:
+                break
+        return first, last
+
+    def gap(self, i: int) -> str:
+        """The text between token i and token i + 1."""
+        return self.folded[self.toks[i].end : self.toks[i + 1].start]
+
+    def broken(self, i: int) -> bool:
+        """A clause ends between token i and token i + 1."""
+        g = self.gap(i)
+        return any(ch in BREAKS for ch in g) or ". " in g or " - " in g or g.endswith(".")
+
+    def first_content(self) -> int:
+        """Index of the title's first token that is not preamble (marketing words, numbers,
+        cue phrases, a bracketed opener)."""
+        if self._first is not None:
+            return self._first
+        pre = _words("preamble_words.txt")
+        i, n = 0, len(self.toks)
+        head = self.folded[: self.toks[0].start] if self.toks else ""
+        closing = None
+        stripped = head.strip()
+        if stripped and stripped[-1] in OPENERS:
+            closing = OPENERS[stripped[-1]]
+        while i < n and self.toks[i].start < self.title_end:
+            t = self.toks[i]
+            if closing is not None:
+                if closing in self.folded[t.end : self.toks[i + 1].start if i + 1 < n else len(self.folded)]:
+                    closing = None
+                i += 1
+                continue
+            if t.text in pre or t.text.isdigit() or i in self._cue_tokens:
+                i += 1
+                if i < n:
+                    g = self.gap(i - 1).strip()
+                    if g and g[-1] in OPENERS:
+                        closing = OPENERS[g[-1]]
+                continue
+            break
+        self._first = i
+        return i
+
+
+def leading(view: TextView, first: int, start: int) -> bool:
+    """The mark opens the title: it starts at the first content token, or inside it after
+    preamble characters only ("正品墨朗" as one run of Chinese)."""
+    if first < 0 or view.toks[first].start >= view.title_end:
+        return False
+    fc = view.first_content()
+    if first != fc:
+        return first < fc  # the mark is itself a preamble word ("TOP", "PREMIUM")
+    t = view.toks[first]
+    prefix = view.folded[t.start : start]
+    return not prefix or prefix.isdigit() or prefix in _words("preamble_words.txt")
+
+
+def _list_item(index, word: str) -> bool:
+    return (word in _words("list_items.txt") or word in _words("nominative_fillers.txt")
+            or is_model(word) or len(word) <= 2 or not index.is_word(word) or index.is_brand(word))
+
+
+def referential_before(index, view: TextView, first: int) -> str | None:
+    """A referential phrase before the mark, perhaps through a list of other devices."""
+    if first <= 0:
+        return None
+    phrases = _before_phrases()
+    j = first - 1
+    steps = 0
+    while j >= 0 and steps < MAX_CHAIN:
+        if view.broken(j):
+            return None
+        for p in phrases:
+            k = len(p)
+            if j - k + 1 >= 0 and tuple(view.words[j - k + 1 : j + 1]) == p:
+                return " ".join(p)
+        w = view.words[j]
+        if view.toks[j].han or not _list_item(index, w):
+            return None
+        j -= 1
+        steps += 1
+    return None
+
+
+def referential_before_han(view: TextView, start: int) -> str | None:
+    """适用于/兼容/适配 right before the mark, in the same run of Chinese or just before it."""
+    window = view.folded[max(0, start - 12) : start]
+    stripped = window.rstrip()
+    for phrase in _han_before():
+        if stripped.endswith(phrase):
+            return phrase
+    return None
+
+
+def referential_after(index, view: TextView, last: int, end: int) -> str | None:
+    """A compatibility word after the mark, perhaps after its model numbers ("Samsung
+    compatible", "HP Pavilion dv6159EA Compatible", "墨朗面霜适用", "Apple MFi Certified")."""
+    post = _postfix()
+    after = view.folded[end : end + 40]
+    # Chinese: within the same run, up to 4 characters of product noun in between
+    nxt = view.toks[last + 1] if last + 1 < len(view.toks) else None
+    if nxt is not None and nxt.han and nxt.start == end:
+        for phrase in post:
+            if HAN_RE.match(phrase[:1]) and phrase in nxt.text[: 4 + len(phrase)]:
+                return phrase
+    if view.toks[last].han and not after[:1].isspace():
+        run = after.split(" ", 1)[0]
+        for phrase in post:
+            if HAN_RE.match(phrase[:1]) and phrase in run[: 4 + len(phrase)]:
+                return phrase
+    dictionary_words = 0
+    for j in range(last + 1, min(len(view.toks), last + 1 + MAX_AFTER)):
+        if view.broken(j - 1) or view.toks[j].han:
+            return None
+        w = view.words[j]
+        if w in post:
+            return w
+        if is_model(w) or len(w) <= 2 or not index.is_word(w) or w in _words("list_items.txt"):
+            continue
+        if w in _words("accessory_nouns.txt") or dictionary_words:
+            return None
+        dictionary_words += 1  # one product-line word ("Pavilion") before a model number
+        if not (j + 1 < len(view.toks) and is_model(view.words[j + 1])):
+            return None
+    return None
+
+
+def clause(view: TextView, first: int, last: int) -> tuple[int, int]:
+    """The tokens of the title clause around tokens first..last (no break in between)."""
+    a = first
+    while a > 0 and not view.broken(a - 1) and view.toks[a - 1].start < view.title_end:
+        a -= 1
+    b = last
+    while b + 1 < len(view.toks) and not view.broken(b) and view.toks[b + 1].start < view.title_end:
+        b += 1
+    return a, b
+
+
+def accessory_noun(view: TextView, a: int, b: int) -> tuple[str, int] | None:
+    """An accessory or part noun among tokens a..b ("car mat", "back panel", "lcd"), and where."""
+    nouns = _phrases("accessory_nouns.txt")
+    words = view.words
+    for p in nouns:
+        k = len(p)
+        for s in range(a, b - k + 2):
+            if tuple(words[s : s + k]) == p and not any(view.toks[x].han for x in range(s, s + k)):
+                return " ".join(p), s
+    return None
+
+
+def referential_accessory(index, view: TextView, first: int, last: int, mark_key: str) -> str | None:
+    """The title sells an accessory or part, someone else's brand or a description opens it,
+    and the mark names the product it fits: right after a fitting part ("Car Mat Honda Jazz"),
+    or with a model after it, or behind another brand."""
+    a, b = clause(view, first, last)
+    found = accessory_noun(view, a, b)
+    if found is None:
+        return None
+    noun, at = found
+    if at + len(noun.split()) == first and noun in _words("fitting_nouns.txt"):
+        return noun
+    fc = view.first_content()
+    other_brand_first = (fc < first and not view.toks[fc].han
+                         and not index.is_word(view.words[fc]) and view.words[fc] != mark_key)
+    model_next = any(is_model(view.words[j]) or not index.is_word(view.words[j])
+                     for j in range(last + 1, min(len(view.toks), last + 3))
+                     if not view.toks[j].han and view.toks[j].start < view.title_end
+                     and view.words[j] not in _words("accessory_nouns.txt"))
+    if other_brand_first or model_next:
+        return noun
+    return None
+
+
+def abuse_cue(view: TextView, first: int, last: int) -> str | None:
+    before, after = _abuse()
+    for p in before:
+        k = len(p)
+        if first - k >= 0 and tuple(view.words[first - k : first]) == p:
+            return " ".join(p)
+    for p in after:
+        k = len(p)
+        if tuple(view.words[last + 1 : last + 1 + k]) == p:
+            return " ".join(p)
+        if HAN_RE.match(p[0][:1]) and last + 1 < len(view.toks) and view.words[last + 1].startswith(p[0]):
+            return p[0]
+    return None
+
+
+def marked_as_brand(view: TextView, end: int) -> str | None:
+    """®, ™ or "brand" right after the mark."""
+    after = view.folded[end : end + 8].lstrip()
+    if after[:1] in ("®", "™") or after.startswith(("(r)", "(tm)")):
+        return after[:1]
+    return None
+
+
+def usage_of(index, view: TextView, start: int, end: int, mark_key: str) -> Usage:
+    """Read the use of the mark found at [start, end) of the folded text."""
+    first, last = view.token_range(start, end)
+    if first < 0:
+        return Usage()
+    lead = leading(view, first, start)
+    ref = how = None
+    if not lead:
+        ref = referential_before(index, view, first)
+        how = "phrase before" if ref else None
+        if ref is None:
+            ref = referential_before_han(view, start)
+            how = "phrase before" if ref else None
+    if ref is None:
+        ref = referential_after(index, view, last, end)
+        how = "word after" if ref else None
+    if ref is None and not lead:
+        ref = referential_accessory(index, view, first, last, mark_key)
+        how = "accessory" if ref else None
+    return Usage(
+        leading=lead,
+        referential=ref,
+        how=how,
+        abuse=abuse_cue(view, first, last),
+        marked=marked_as_brand(view, end),
+    )
