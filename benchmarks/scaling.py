@@ -142,10 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         match_busy = task_seconds(ports["matcher"], "tasks.match.match_listings")
         pages = crawl["markwatch_pages_fetched_total"]
         matched = match["markwatch_listings_matched_total"]
+        print(f"phase 1: {pages:.0f} pages in {crawl_busy:.0f} s busy, {matched:.0f} listings "
+              f"matched in {match_busy:.1f} s busy", file=sys.stderr, flush=True)
 
         # 2. politeness on: one watch (the largest), its first result page and the product pages
         # on it, the default delay, one request in flight per host
-        children[-2].stop()
+        crawler = next(c for c in children if c.name == "crawler")
+        crawler.stop()
+        children.remove(crawler)
         delay = get_settings().crawl_delay
         worker("polite", "crawl", MARKWATCH_CRAWL_MAX_PAGES="1")
         time.sleep(5)
