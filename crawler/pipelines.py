@@ -94,15 +94,16 @@ class DedupePipeline:
 
 
 class PersistPipeline:
-    """Upsert the listing, insert its evidence snapshot and its sighting, one transaction each."""
+    """Upsert the listing, store its capture (a WARC record in the evidence store) and insert its
+    evidence snapshot and its sighting, one transaction each."""
 
     def __init__(self, crawler: Crawler, database_url: str, crawl_run_id: int | None,
-                 evidence_dir: str | None):
+                 evidence_url: str | None):
         self.crawler = crawler
         self.stats = crawler.stats
         self.database_url = database_url
         self.crawl_run_id = crawl_run_id
-        self.evidence_dir = evidence_dir
+        self.evidence_url = evidence_url
         self.marketplaces: dict[str, int] = {}
         self.warc = None
 
@@ -112,7 +113,7 @@ class PersistPipeline:
         if not url:
             raise NotConfigured("MARKWATCH_DATABASE_URL is not set: items are not persisted")
         run_id = crawler.settings.getint("MARKWATCH_CRAWL_RUN_ID") or None
-        return cls(crawler, url, run_id, crawler.settings.get("MARKWATCH_EVIDENCE_DIR"))
+        return cls(crawler, url, run_id, crawler.settings.get("MARKWATCH_EVIDENCE_URL"))
 
     def open_spider(self, spider: Spider | None = None) -> None:
         import sqlalchemy as sa
@@ -124,18 +125,17 @@ class PersistPipeline:
         self.Session = session_factory(self.engine)
         with self.Session() as s:
             self.marketplaces = dict(s.execute(sa.select(Marketplace.code, Marketplace.id)).all())
-        if self.evidence_dir:
-            import os
-            from pathlib import Path
+        if self.evidence_url:
+            # Each capture becomes a WARC record object in the evidence store (a directory, or
+            # an S3 bucket that every host shares), written before its row is committed.
+            from db.captures import WarcArchive
+            from markwatch.settings import get_settings
+            from storage import open_store
 
-            from db.evidence import WarcSink
-
-            name = f"run-{self.crawl_run_id or 0}-{os.getpid()}"
-            self.warc = WarcSink(Path(self.evidence_dir), name)
+            options = {**get_settings().evidence_store_options(), "url": self.evidence_url}
+            self.warc = WarcArchive(open_store(**options))
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        if self.warc is not None:
-            self.warc.close()
         self.engine.dispose()
 
     def process_item(self, item: ListingItem, spider: Spider | None = None) -> ListingItem:

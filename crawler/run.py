@@ -47,7 +47,7 @@ def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None) ->
     s = ScrapySettings()
     s.setmodule("crawler.settings", priority="project")
     s.set("MARKWATCH_DATABASE_URL", settings.effective_database_url, priority="cmdline")
-    s.set("MARKWATCH_EVIDENCE_DIR", str(settings.effective_evidence_dir), priority="cmdline")
+    s.set("MARKWATCH_EVIDENCE_URL", settings.effective_evidence_url, priority="cmdline")
     if run_id is not None:
         s.set("MARKWATCH_CRAWL_RUN_ID", run_id, priority="cmdline")
     s.set("USER_AGENT", settings.crawl_user_agent, priority="cmdline")

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from db.alerts import marks_of, matched_mark
+from db.captures import capture_body
 from db.enforcement import (
     CaseAlert,
 )
-from db.listings import decompress
 from db.models import (
     Alert,
     AlertEvent,
@@ -24,6 +24,7 @@ from db.models import (
     Product,
 )
 from db.tenancy import NotFound, Refused, Scope
+from storage import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -195,13 +196,16 @@ def alert_detail(scope: Scope, alert_id: int) -> AlertDetail:
                        marks or [a.mark])
 
 
-def snapshot_html(scope: Scope, alert_id: int) -> tuple[EvidenceSnapshot, bytes]:
+def snapshot_html(scope: Scope, alert_id: int, store: ObjectStore) -> tuple[EvidenceSnapshot,
+                                                                            bytes]:
+    """The alert's captured page, read from the evidence store and checked against its
+    SHA-256. A page that cannot be read raises CaptureUnreadable."""
     a = scope.get(Alert, alert_id)
     if a.snapshot_id is None:
         raise NotFound("no evidence snapshot for this alert")
     snap = scope.session.get(EvidenceSnapshot, a.snapshot_id)
     if snap is None:
         raise NotFound("no evidence snapshot for this alert")
-    return snap, decompress(snap)
+    return snap, capture_body(store, snap)
 
 

@@ -111,6 +111,8 @@ def compress(body: bytes) -> bytes:
 def decompress(snapshot: EvidenceSnapshot) -> bytes:
     if snapshot.compression != "zlib":
         raise ValueError(f"unknown evidence compression {snapshot.compression!r}")
+    if snapshot.body is None:
+        raise ValueError("this capture's body is in the evidence store, not in the database")
     return zlib.decompress(snapshot.body)
 
 
@@ -129,8 +131,9 @@ def add_snapshot(
 ) -> EvidenceSnapshot:
     """Insert a new snapshot. Snapshots are never updated: a later fetch is a new row. The same
     bytes captured again in the same crawl are not stored twice. ``archive``, if given, writes
-    the capture elsewhere too (a WARC file) and returns its location (``file``, ``offset``,
-    ``record_id``), which is stored with the row."""
+    the capture to the object store (a WARC record, ``db.captures.WarcArchive``) and returns its
+    location (``file``, ``offset``, ``record_id``): the row keeps that location and the digest,
+    not the bytes. Without it the bytes are kept in the row, compressed."""
     digest = hashlib.sha256(body).hexdigest()
     if crawl_run_id is not None:
         same = session.scalar(
@@ -149,15 +152,18 @@ def add_snapshot(
         sha256=digest,
         size=len(body),
         compression="zlib",
-        body=compress(body),
+        body=None,
         headers=dict(headers or {}),
         ip_address=ip_address,
     )
     if archive is not None:
-        where = archive()
+        where = archive()  # stored before the row exists: a committed row has its bytes
+        snap.compression = "warc"
         snap.warc_file, snap.warc_offset, snap.warc_record_id = (
             where.file, where.offset, where.record_id
         )
+    else:
+        snap.body = compress(body)
     session.add(snap)
     session.flush()
     return snap

@@ -231,6 +231,9 @@ class CrawlRun(Base):
     items_dropped: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the Celery worker running it, and when it last said it still was (a lost host stops)
+    worker: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     watch: Mapped[Watch] = relationship()
 
@@ -285,7 +288,8 @@ class CrawlSighting(Base):
 
 
 class EvidenceSnapshot(Base):
-    """The page a listing was read from: compressed raw bytes and their SHA-256. Written once."""
+    """The page a listing was read from: its SHA-256 and where its bytes are (a WARC record in
+    the object store; rows older than the store keep them here, compressed). Written once."""
 
     __tablename__ = "evidence_snapshot"
 
@@ -301,11 +305,12 @@ class EvidenceSnapshot(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)  # of the raw, uncompressed body
     size: Mapped[int]  # raw bytes
+    # "zlib": ``body`` holds the page; "warc": the page is the payload of the WARC record
     compression: Mapped[str] = mapped_column(sa.String(16), default="zlib")
-    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
-    # where the same capture is kept as WARC 1.1 records (relative to the evidence directory)
+    # the capture's WARC 1.1 record: its object key in the evidence store (and offset in it)
     warc_file: Mapped[str | None] = mapped_column(sa.String(300))
     warc_offset: Mapped[int | None] = mapped_column(sa.BigInteger)
     warc_record_id: Mapped[str | None] = mapped_column(sa.String(100))

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # one entry of MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS: name, IPv4 or [IPv6], optional :port
@@ -34,7 +34,29 @@ class Settings(BaseSettings):
     )
     evidence_dir: Path | None = Field(
         None, description="Directory for the WARC copies of every capture. Empty: "
-        "<data dir>/evidence. Shared storage when workers run on several machines."
+        "<data dir>/evidence. Workers on several hosts use MARKWATCH_EVIDENCE_URL instead."
+    )
+    evidence_url: str = Field(
+        "", description="Where evidence objects are kept: s3://bucket/prefix (any S3-compatible "
+        "service; several hosts share it) or file:///path. Empty: the evidence directory."
+    )
+    s3_endpoint_url: str = Field(
+        "", description="Endpoint of an S3-compatible service, e.g. http://minio:9000. Empty: AWS."
+    )
+    s3_access_key_id: str = Field(
+        "", description="Access key for the S3 service. Empty: boto3's own chain (AWS_* "
+        "variables, config files, instance role)."
+    )
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr(""), description="Secret key for the S3 service (with the access key)."
+    )
+    s3_region: str = Field("us-east-1", description="Region of the S3 bucket.")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of this process's Prometheus /metrics endpoint "
+        "(workers, the web app). 0: no endpoint."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the Prometheus endpoint binds (0.0.0.0 in containers)."
     )
     evidence_signing_key: Path | None = Field(
         None, description="Ed25519 private key (PEM) that signs evidence checkpoints; created on "
@@ -150,6 +172,11 @@ class Settings(BaseSettings):
         "bundled test marketplaces. Everything else private, loopback, link-local or "
         "cloud-metadata is refused.",
     )
+    crawl_lost_after: float = Field(
+        120.0, ge=10, le=86400,
+        description="Seconds without a heartbeat after which a running crawl counts as lost "
+        "(its host died) and is handed to another crawler worker.",
+    )
     crawl_retry_after_max: float = Field(
         60.0, ge=0, le=3600,
         description="Longest Retry-After (seconds) a 429 or 503 may pause a host for; longer "
@@ -199,6 +226,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MARKWATCH_TASK_TIME_LIMIT must exceed MARKWATCH_CRAWL_TIMEOUT by 120 s"
             )
+        if self.evidence_url and self.evidence_dir is not None:
+            raise ValueError("set MARKWATCH_EVIDENCE_URL or MARKWATCH_EVIDENCE_DIR, not both")
+        if self.evidence_url and not self.evidence_url.startswith(("s3://", "file:///")):
+            raise ValueError("MARKWATCH_EVIDENCE_URL must be s3://bucket/prefix or file:///path")
         if self.env == "production":
             if self.effective_database_url.startswith("sqlite"):
                 raise ValueError("production needs MARKWATCH_DATABASE_URL (PostgreSQL)")
@@ -227,6 +258,20 @@ class Settings(BaseSettings):
     def effective_checkpoint_log(self) -> Path:
         return (self.evidence_checkpoint_log or self.effective_evidence_dir / "checkpoints.jsonl"
                 ).expanduser().resolve()
+
+    @property
+    def effective_evidence_url(self) -> str:
+        return self.evidence_url or self.effective_evidence_dir.as_uri()
+
+    def evidence_store_options(self) -> dict[str, str]:
+        """The arguments of ``storage.open_store`` for the evidence store."""
+        return {
+            "url": self.effective_evidence_url,
+            "endpoint_url": self.s3_endpoint_url,
+            "access_key_id": self.s3_access_key_id,
+            "secret_access_key": self.s3_secret_access_key.get_secret_value(),
+            "region": self.s3_region,
+        }
 
     @property
     def effective_broker_url(self) -> str:

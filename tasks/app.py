@@ -83,6 +83,9 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+# metrics: task timings and failures, and each worker's Prometheus endpoint
+import tasks.observe  # noqa: E402, F401
+
 #: The process's app. Its configuration is read from the settings when it is first used, so a
 #: process that sets MARKWATCH_* before sending its first task gets those settings.
 app = Celery("markwatch", include=TASK_MODULES)

@@ -46,6 +46,7 @@ class GuardedTask(Task):
                 park(s, task_id=task_id, task_name=self.name, args=list(args),
                      deliveries=deliveries, reason=reason)
             log.error("parked %s[%s] in the dead-letter table: %s", self.name, task_id, reason)
+            _count_dead_letter(self.name)
             return None
         result = super().__call__(*args, **kwargs)
         with transaction(sessions()) as s:
@@ -67,3 +68,10 @@ class GuardedTask(Task):
         except Exception:  # the store itself may be what failed; the log keeps the record
             log.exception("could not park %s[%s]", self.name, task_id)
         log.error("parked %s[%s] in the dead-letter table: %s", self.name, task_id, reason)
+        _count_dead_letter(self.name)
+
+
+def _count_dead_letter(task_name: str) -> None:
+    from markwatch.metrics import metrics
+
+    metrics().dead_letters.labels(task_name).inc()

@@ -25,8 +25,10 @@ MATCH_BATCH = 50
 STREAM_EVERY = 5.0
 
 
-def claim_run(run_id: int, *, now: datetime, stale_after: timedelta) -> bool:
-    """Move a queued run (or one whose worker died long ago) to running. Only one caller wins."""
+def claim_run(run_id: int, *, now: datetime, stale_after: timedelta, worker: str = "") -> bool:
+    """Move a queued run, or a running one whose worker stopped beating ``stale_after`` ago (its
+    host died), to running under ``worker``. Only one caller wins."""
+    last_sign = sa.func.coalesce(CrawlRun.heartbeat_at, CrawlRun.started_at)
     with transaction(sessions()) as s:
         res = s.execute(
             sa.update(CrawlRun)
@@ -34,15 +36,29 @@ def claim_run(run_id: int, *, now: datetime, stale_after: timedelta) -> bool:
                 CrawlRun.id == run_id,
                 sa.or_(
                     CrawlRun.status == CrawlStatus.QUEUED,
-                    sa.and_(
-                        CrawlRun.status == CrawlStatus.RUNNING,
-                        CrawlRun.started_at < now - stale_after,
-                    ),
+                    sa.and_(CrawlRun.status == CrawlStatus.RUNNING, last_sign < now - stale_after),
                 ),
             )
-            .values(status=CrawlStatus.RUNNING, started_at=now)
+            .values(status=CrawlStatus.RUNNING, started_at=now, heartbeat_at=now,
+                    worker=worker[:200] or None)
         )
         return rowcount(res) == 1
+
+
+def heartbeat(run_id: int, worker: str) -> bool:
+    """Say the run is still being crawled here; False if another worker has taken it over."""
+    with transaction(sessions()) as s:
+        res = s.execute(
+            sa.update(CrawlRun)
+            .where(CrawlRun.id == run_id, CrawlRun.status == CrawlStatus.RUNNING,
+                   CrawlRun.worker == worker[:200])
+            .values(heartbeat_at=datetime.now(UTC))
+        )
+        return rowcount(res) == 1
+
+
+class TakenOver(Exception):
+    """Another worker took the run over (this one looked dead to it); stop without closing it."""
 
 
 @shared_task(name="tasks.crawl.crawl_watch", bind=True, base=GuardedTask)
@@ -52,20 +68,47 @@ def crawl_watch(self, run_id: int) -> str:
     Idempotent: a run that is already running or finished is left alone, so a redelivered message
     does nothing. No automatic retry: the next scheduled run is the retry.
     """
+    import os
+
     settings = get_settings()
     now = datetime.now(UTC)
-    if not claim_run(run_id, now=now, stale_after=timedelta(seconds=settings.crawl_timeout * 2)):
-        # gone (its transaction was rolled back), already running elsewhere, or finished
+    worker = f"{self.request.hostname or 'local'}:{os.getpid()}"
+    if not claim_run(run_id, now=now, stale_after=timedelta(seconds=settings.crawl_lost_after),
+                     worker=worker):
+        # gone (its transaction was rolled back), running on a live worker, or finished
         log.info("crawl run %s is not queued; nothing to do", run_id)
         return "skipped"
-    error = run_crawler(run_id, timeout=settings.crawl_timeout + 60)
+    try:
+        error = run_crawler(run_id, timeout=settings.crawl_timeout + 60, worker=worker)
+    except TakenOver:
+        log.warning("crawl run %s was taken over by another worker; stopped here", run_id)
+        return "taken over"
     queue_matching(run_id, error=error)
-    return "failed" if error else "succeeded"
+    outcome = "failed" if error else "succeeded"
+    _count_crawl(run_id, outcome)
+    return outcome
 
 
-def run_crawler(run_id: int, *, timeout: float) -> str | None:
+def _count_crawl(run_id: int, outcome: str) -> None:
+    """Pages fetched and skipped, listings stored: from the stats the crawl process recorded."""
+    from db.models import Marketplace, Watch
+    from markwatch.metrics import count_crawl
+
+    with sessions()() as s:
+        row = s.execute(
+            sa.select(CrawlRun.stats, Marketplace.code)
+            .join(Watch, CrawlRun.watch_id == Watch.id)
+            .join(Marketplace, Watch.marketplace_id == Marketplace.id)
+            .where(CrawlRun.id == run_id)
+        ).first()
+    if row is not None:
+        count_crawl(row.code, row.stats or {}, outcome)
+
+
+def run_crawler(run_id: int, *, timeout: float, worker: str = "") -> str | None:
     """Run ``python -m crawler.run RUN_ID``; while it runs, queue matching for what it has stored
-    so far, so alerts follow captures within seconds instead of after the whole crawl."""
+    so far, so alerts follow captures within seconds instead of after the whole crawl, and beat
+    the run's heartbeat (a run whose heartbeat stops is handed to another worker)."""
     import tempfile
     import time
 
@@ -85,6 +128,10 @@ def run_crawler(run_id: int, *, timeout: float) -> str | None:
                     proc.kill()
                     proc.wait()
                     return f"crawler did not finish within {timeout:.0f} s"
+                if worker and not heartbeat(run_id, worker):
+                    proc.kill()
+                    proc.wait()
+                    raise TakenOver(run_id) from None
                 queue_unmatched(run_id, sent)
         if proc.returncode != 0:
             errors.seek(0)

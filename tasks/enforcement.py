@@ -73,6 +73,7 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
             log.warning("notice %s refused by %s: %s", notice_id, sender.name, exc)
             with transaction(factory) as s:
                 finish_notice(s, notice_id, sender=sender.name, ok=False, error=str(exc)[:2000])
+            _count_notice("rejected")
             return None
         except Exception as exc:  # no clear answer: the same key again, after a pause
             error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -82,6 +83,7 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
                 with transaction(factory) as s:
                     finish_notice(s, notice_id, sender=sender.name, ok=False, error=error,
                                   unresolved=True)
+                _count_notice("needs_reconciliation")
                 return None
             log.warning("notice %s attempt %d: %s; retrying under the same key", notice_id,
                         attempt, error)
@@ -90,12 +92,15 @@ def deliver_notice(factory: Any, notice_id: int, sender: Any = None, *,
                 held = next_attempt(s, notice_id, held_since=held_since)
             if held is None:
                 log.warning("notice %s: lease lost to another worker; it carries on", notice_id)
+                _count_notice("lease_lost")
                 return None
+            _count_notice("retried")
             attempt, held_since = held
             sleep(min(NOTICE_BACKOFF * 2 ** (attempt - 2), settings.notice_lease / 4, 30.0))
             continue
         with transaction(factory) as s:
             finish_notice(s, notice_id, sender=sender.name, ok=True, reference=ref)
+        _count_notice("sent")
         log.info("notice %s sent by %s (attempt %d): %s", notice_id, sender.name, attempt, ref)
         return ref
 
@@ -161,3 +166,9 @@ def recheck_open_cases() -> dict[str, int]:
     out = recheck(sessions())
     log.info("rechecked case listings: %s", out)
     return out
+
+
+def _count_notice(outcome: str) -> None:
+    from markwatch.metrics import metrics
+
+    metrics().notice_outcomes.labels(outcome).inc()

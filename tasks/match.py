@@ -31,6 +31,7 @@ def match_listings(self, listing_ids: list[int]) -> dict[str, int]:
             out = screen_listings(s, listing_ids, get_settings())
     except OperationalError as exc:
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30)) from exc
+    _count(out)
     log.info(
         "matched %d listings (%d already matched, %d gone): %d alerts created, %d rescored",
         out.listings,
@@ -40,3 +41,19 @@ def match_listings(self, listing_ids: list[int]) -> dict[str, int]:
         out.alerts_rescored,
     )
     return {"listings": out.listings, "created": out.alerts_created, "missing": out.missing}
+
+
+def _count(out) -> None:
+    import sqlalchemy as sa
+
+    from db.models import Alert
+    from markwatch.metrics import metrics
+
+    m = metrics()
+    m.listings_matched.inc(out.listings)
+    if out.alert_ids:
+        with sessions()() as s:
+            tiers = s.execute(sa.select(Alert.tier, sa.func.count()).where(
+                Alert.id.in_(out.alert_ids)).group_by(Alert.tier)).all()
+        for tier, n in tiers:
+            m.alerts_created.labels(tier).inc(n)

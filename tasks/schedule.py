@@ -57,11 +57,14 @@ def send_due_watches() -> int:
     return len(runs)
 
 
-def sweep_lost_work(s: Session, *, now: datetime, older_than: timedelta) -> tuple[int, int]:
+def sweep_lost_work(s: Session, *, now: datetime, older_than: timedelta,
+                    lost_after: timedelta | None = None) -> tuple[int, int]:
     """Re-send work whose message was lost on the way (a broker that died between handing a
     message out and recording it as unacknowledged loses it for good): crawl runs still queued,
-    and listings of finished crawls still unmatched, after ``older_than``. The store is the
-    source of truth and the tasks are idempotent, so a message that was only slow does no harm.
+    and listings of finished crawls still unmatched, after ``older_than``; and crawl runs whose
+    worker stopped beating ``lost_after`` ago (its host died mid-crawl: whichever crawler worker
+    gets the message takes the run over). The store is the source of truth and the tasks are
+    idempotent, so a message that was only slow does no harm.
     """
     from db.models import CrawlSighting, CrawlStatus, Listing
     from tasks.crawl import MATCH_BATCH
@@ -72,6 +75,12 @@ def sweep_lost_work(s: Session, *, now: datetime, older_than: timedelta) -> tupl
         sa.select(CrawlRun.id).where(CrawlRun.status == CrawlStatus.QUEUED,
                                      CrawlRun.created_at < cutoff).order_by(CrawlRun.id)
     ).all()
+    if lost_after is not None:
+        last_sign = sa.func.coalesce(CrawlRun.heartbeat_at, CrawlRun.started_at)
+        runs = [*runs, *s.scalars(
+            sa.select(CrawlRun.id).where(CrawlRun.status == CrawlStatus.RUNNING,
+                                         last_sign < now - lost_after).order_by(CrawlRun.id)
+        )]
     for run_id in runs:
         send_after_commit(s, "tasks.crawl.crawl_watch", [run_id])
     running = sa.select(CrawlSighting.listing_id).join(
@@ -124,7 +133,8 @@ def sweep() -> dict[str, int]:
     now = datetime.now(UTC)
     with transaction(sessions()) as s:
         runs, listings = sweep_lost_work(
-            s, now=now, older_than=timedelta(seconds=settings.sweep_after)
+            s, now=now, older_than=timedelta(seconds=settings.sweep_after),
+            lost_after=timedelta(seconds=settings.crawl_lost_after),
         )
         notices = sweep_notices(s, now=now, lease=timedelta(seconds=settings.notice_lease),
                                 older_than=timedelta(seconds=settings.sweep_after))

@@ -160,5 +160,32 @@ def redis_url() -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3-compatible server (moto's server mode) in a process of its own."""
+    from tests.objectstore import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def evidence_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                   tmp_path: Path):
+    """The evidence store the settings name, as a directory and as an S3 bucket: the same
+    evidence tests run on both. The settings are set, so processes the test starts use it too."""
+    from markwatch.objectstore import evidence_store as configured
+
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        for k, v in server.env(server.new_bucket()).items():
+            monkeypatch.setenv(k, v)
+    else:
+        monkeypatch.setenv("MARKWATCH_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    get_settings.cache_clear()
+    return configured()
+
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO_REGISTRY = REPO / "fixtures" / "demo"

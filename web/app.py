@@ -23,6 +23,8 @@ from fastapi.templating import Jinja2Templates
 from db.registry import RegistryImportError
 from db.session import engine_for, read_only_engine, session_factory
 from db.tenancy import NotFound, Refused
+from markwatch.metrics import ClusterCollector, metrics
+from markwatch.metrics import serve as serve_metrics
 from markwatch.settings import Settings, get_settings
 from web.core import CsrfFailed, LoginRequired
 from web.limits import BodyLimitMiddleware
@@ -110,6 +112,9 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
     app.state.sessions = session_factory(engine)
     app.state.read_sessions = session_factory(read_only_engine(engine))
     app.state.dispatch = dispatch or make_dispatch(settings, app.state.sessions)
+    from markwatch.objectstore import evidence_store
+
+    app.state.evidence = evidence_store(settings)  # evidence is read where the workers wrote it
     app.state.secure_cookies = settings.env == "production"
 
     # outermost of our layers: bodies are bounded before routing, authentication or parsing
@@ -128,6 +133,20 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         if not request.url.path.startswith("/static/"):
             h.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        began = time.monotonic()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"  # the template, never the raw URL
+        metrics().http_requests.labels(request.method, path, str(response.status_code)).observe(
+            time.monotonic() - began)
+        return response
+
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port, settings.metrics_host,
+                      cluster=ClusterCollector(settings, app.state.sessions))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

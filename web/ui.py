@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import logging
 import math
 import secrets
 from datetime import date, timedelta
@@ -26,6 +27,7 @@ from db.accounts import (
     start_session,
 )
 from db.alert_queue import QueueFilters, alert_detail, queue_page, snapshot_html, status_counts
+from db.captures import CaptureUnreadable
 from db.cases import (
     build_cases,
     case_view,
@@ -66,6 +68,7 @@ from web.core import (
     TextLimits,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -209,21 +212,31 @@ def bulk(
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, ctx: Reader, alert_id: Id) -> HTMLResponse:
     d = alert_detail(ctx.scope, alert_id)
-    source = None
+    source = unreadable = None
     if d.snapshot is not None:
-        _snap, body = snapshot_html(ctx.scope, alert_id)
-        text = body.decode("utf-8", errors="replace")
-        source = text[:SOURCE_LIMIT]
+        try:
+            _snap, body = snapshot_html(ctx.scope, alert_id, request.app.state.evidence)
+        except CaptureUnreadable as exc:
+            log.error("alert %s: %s", alert_id, exc)
+            unreadable = str(exc)
+        else:
+            source = body.decode("utf-8", errors="replace")[:SOURCE_LIMIT]
     images = [u for u in (str(x) for x in d.listing.images)]
     return page(request, "alert.html", ctx, d=d, source=source, images=images,
+                unreadable=unreadable,
                 truncated=source is not None and len(source) >= SOURCE_LIMIT,
                 reasons=DISMISS_REASONS, safe_image=charts.safe_image_url)
 
 
 @router.get("/alerts/{alert_id}/captured")
-def captured(ctx: Reader, alert_id: Id) -> Response:
+def captured(request: Request, ctx: Reader, alert_id: Id) -> Response:
     """The captured page, byte for byte, under a sandbox CSP: no script, no request leaves it."""
-    _snap, body = snapshot_html(ctx.scope, alert_id)
+    try:
+        _snap, body = snapshot_html(ctx.scope, alert_id, request.app.state.evidence)
+    except CaptureUnreadable as exc:
+        log.error("alert %s: %s", alert_id, exc)
+        raise HTTPException(502, "the captured page cannot be read from the evidence "
+                            "store") from None
     return Response(body, media_type="text/html", headers={
         "Content-Security-Policy": SANDBOX_CSP, "X-Frame-Options": "SAMEORIGIN",
         "Cross-Origin-Resource-Policy": "same-origin",

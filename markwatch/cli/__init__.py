@@ -271,11 +271,12 @@ def evidence_verify(public_key: Path | None) -> None:
     against the store. Exits 1 and lists each problem when anything was tampered with."""
     from db.evidence import describe, verify_evidence
     from markwatch.checkpoints import checkpoint_log, load_public_key, verify_checkpoints
+    from markwatch.objectstore import evidence_store
 
     settings = _settings()
     log = checkpoint_log()
     with _sessions()() as s:
-        report = verify_evidence(s, settings.effective_evidence_dir)
+        report = verify_evidence(s, evidence_store(settings))
         click.echo(describe(report))
         problems = list(report.problems)
         if not log.lines():
@@ -319,10 +320,29 @@ def evidence_prune(older_than_days: int) -> None:
 
     from db.evidence import prune_evidence
     from db.session import transaction
+    from markwatch.objectstore import evidence_store
 
+    store = evidence_store(_settings())
     with transaction(_sessions()) as s:
-        n = prune_evidence(s, older_than=datetime.now(UTC) - timedelta(days=older_than_days))
-    click.echo(f"deleted {n} captures")
+        report = prune_evidence(s, store, older_than=datetime.now(UTC) - timedelta(days=older_than_days))
+    click.echo(f"deleted {report.captures} captures and {report.objects} objects from "
+               f"{store.location}")
+
+
+@evidence.command("init")
+def evidence_init() -> None:
+    """Create the evidence directory or bucket if it is missing, then check that it takes a
+    write (what each host's workers will do)."""
+    from markwatch.objectstore import evidence_store
+    from storage import StoreError
+
+    store = evidence_store(_settings())
+    try:
+        created = store.init()
+        store.check()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"evidence store {store.location}: {'created' if created else 'exists'}, writable")
 
 
 @main.group()

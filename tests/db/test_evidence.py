@@ -1,12 +1,12 @@
 """Evidence holds up: WARC copies with digests, a hash-chained history, tamper reports, retention
-that never deletes a confirmed alert's evidence."""
+that never deletes a confirmed alert's evidence. Every test runs on both evidence stores: a local
+directory and a real S3-compatible server (``evidence_store``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import gzip
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,16 +16,18 @@ from scrapy.utils.test import get_crawler
 from crawler.items import ListingItem, SnapshotItem
 from crawler.pipelines import PersistPipeline
 from db.alerts import Finding, record_findings
-from db.evidence import prune_evidence, read_warc_record, verify_evidence
+from db.evidence import capture_body, prune_evidence, read_warc_record, verify_evidence
 from db.models import Alert, AlertEvent, AlertStatus, CrawlRun, EvidenceSnapshot, Mark, Watch
 from db.registry import load_directory
 from db.session import make_engine, session_factory, transaction
+from markwatch.settings import get_settings
 from tests.conftest import DEMO_REGISTRY
+from tests.objectstore import overwrite
 
 OLD = datetime(2025, 1, 10, 8, 30, tzinfo=UTC)
 
 
-def _crawl(store_url: str, evidence_dir: Path, n: int = 3) -> session_factory:
+def _crawl(store_url: str, evidence_store, n: int = 3) -> session_factory:
     factory = session_factory(make_engine(store_url))
     with transaction(factory) as s:
         load_directory(s, DEMO_REGISTRY)
@@ -35,7 +37,8 @@ def _crawl(store_url: str, evidence_dir: Path, n: int = 3) -> session_factory:
         run_id = run.id
     crawler = get_crawler(settings_dict={"MARKWATCH_DATABASE_URL": store_url,
                                          "MARKWATCH_CRAWL_RUN_ID": run_id,
-                                         "MARKWATCH_EVIDENCE_DIR": str(evidence_dir)})
+                                         "MARKWATCH_EVIDENCE_URL":
+                                             get_settings().effective_evidence_url})
     pipe = PersistPipeline.from_crawler(crawler)
     pipe.open_spider()
     for i in range(n):
@@ -71,33 +74,43 @@ def _alert_with_history(factory) -> int:
     return alert_id
 
 
-def test_captures_are_warc_records_and_verify_clean(store_url, tmp_path):
-    factory = _crawl(store_url, tmp_path / "evidence")
+def test_captures_are_warc_records_and_verify_clean(store_url, evidence_store):
+    factory = _crawl(store_url, evidence_store)
     _alert_with_history(factory)
     with factory() as s:
-        snaps = s.scalars(sa.select(EvidenceSnapshot)).all()
+        snaps = s.scalars(sa.select(EvidenceSnapshot).order_by(EvidenceSnapshot.id)).all()
         assert len(snaps) == 3 and all(x.warc_file and x.warc_record_id for x in snaps)
-        headers, payload, passed = read_warc_record(tmp_path / "evidence", snaps[0])
+        # the page lives in the store, one content-addressed WARC object per capture
+        assert all(x.body is None and x.compression == "warc" for x in snaps)
+        assert all(x.warc_file.startswith("warc/") and x.warc_file.endswith(".warc.gz")
+                   for x in snaps)
+        keys = sorted(o.key for o in evidence_store.list("warc/"))
+        assert keys == sorted(x.warc_file for x in snaps)
+        assert all(evidence_store.verify(k) is None for k in keys)
+        rec = read_warc_record(evidence_store, snaps[0])
+        headers, payload, passed = rec.headers, rec.payload, rec.digests_pass
         assert headers["WARC-Type"] == "response"
         assert headers["WARC-Target-URI"] == snaps[0].url
         assert headers["WARC-IP-Address"] == "127.0.0.1"
         assert headers["WARC-Date"].startswith("2025-01-10T08:30:00")
         assert headers["WARC-Block-Digest"].startswith("sha256:")
         assert headers["WARC-Payload-Digest"].startswith("sha256:")
-        assert passed is True and payload.startswith(b"<html>")
+        assert passed is True and payload.startswith(b"<html>") and rec.object_problem is None
+        assert capture_body(evidence_store, snaps[1]) == (
+            "<html><h1>KESTREL replica 1</h1>é</html>".encode())
         events = s.scalars(sa.select(AlertEvent).order_by(AlertEvent.id)).all()
         assert [e.action for e in events] == ["created", "start_review", "confirm"]
         assert events[0].prev_hash is None
         assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
-        report = verify_evidence(s, tmp_path / "evidence")
+        report = verify_evidence(s, evidence_store)
     assert report.ok, report.problems
     assert (report.snapshots, report.warc_records, report.events_checked) == (3, 3, 3)
 
 
 @pytest.mark.parametrize("tamper", ["event_reason", "event_deleted", "snapshot_body",
                                     "warc_bytes", "warc_missing"])
-def test_tampering_is_reported(store_url, tmp_path, tamper):
-    factory = _crawl(store_url, tmp_path / "evidence")
+def test_tampering_is_reported(store_url, evidence_store, s3_server, tamper):
+    factory = _crawl(store_url, evidence_store)
     alert_id = _alert_with_history(factory)
     engine = make_engine(store_url)
     with engine.begin() as c:  # raw SQL: what an attacker with database access would do
@@ -109,14 +122,17 @@ def test_tampering_is_reported(store_url, tmp_path, tamper):
         elif tamper == "snapshot_body":
             c.execute(sa.text("update evidence_snapshot set sha256 = :h where id = "
                               "(select min(id) from evidence_snapshot)"), {"h": "0" * 64})
-    warc = next((tmp_path / "evidence" / "warc").glob("*.warc.gz"))
-    if tamper == "warc_bytes":
-        raw = gzip.decompress(warc.read_bytes()).replace(b"KESTREL replica 1", b"KESTREL genuine 1")
-        warc.write_bytes(gzip.compress(raw))  # one gzip member now: offsets move too
-    elif tamper == "warc_missing":
-        warc.unlink()
     with factory() as s:
-        report = verify_evidence(s, tmp_path / "evidence")
+        key = s.scalars(sa.select(EvidenceSnapshot.warc_file).order_by(EvidenceSnapshot.id)
+                        .offset(1)).first()
+    if tamper == "warc_bytes":  # what someone with write access to the store would do
+        forged = gzip.compress(gzip.decompress(evidence_store.get(key))
+                               .replace(b"KESTREL replica 1", b"KESTREL genuine 1"))
+        overwrite(evidence_store, s3_server, key, forged)
+    elif tamper == "warc_missing":
+        evidence_store.delete(key)
+    with factory() as s:
+        report = verify_evidence(s, evidence_store)
     engine.dispose()
     assert not report.ok
     text = " ".join(report.problems)
@@ -131,39 +147,52 @@ def test_tampering_is_reported(store_url, tmp_path, tamper):
     if store_url.startswith("sqlite"):
         from tests.faults.helpers import record
 
-        record(f"10 evidence tampered: {tamper}", 1, None, None,
+        kind = "s3" if evidence_store.location.startswith("s3:") else "dir"
+        record(f"10 evidence tampered ({kind}): {tamper}", 1, None, None,
                f"reported: {report.problems[0][:70]}")
 
 
-def test_verify_command_exit_codes(monkeypatch, tmp_path):
+def test_verify_command_exit_codes(evidence_store):
     from markwatch.cli import main
-    from markwatch.settings import get_settings
 
     settings = get_settings()
     CliRunner().invoke(main, ["db", "upgrade"], catch_exceptions=False)
-    factory = _crawl(settings.effective_database_url, settings.effective_evidence_dir)
+    factory = _crawl(settings.effective_database_url, evidence_store)
     _alert_with_history(factory)
     ok = CliRunner().invoke(main, ["evidence", "verify"])
     assert ok.exit_code == 0 and "all digests and the history chain hold" in ok.output
+    pruned = CliRunner().invoke(main, ["evidence", "prune", "--older-than-days", "1"])
+    assert pruned.exit_code == 0, pruned.output
+    # the captures are from 2025 and unalerted, but for one confirmed alert's listing
+    assert f"deleted 2 captures and 2 objects from {evidence_store.location}" in pruned.output
+    init = CliRunner().invoke(main, ["evidence", "init"])
+    assert init.exit_code == 0 and "exists, writable" in init.output
     with make_engine(settings.effective_database_url).begin() as c:
         c.execute(sa.text("update alert_event set actor = 'someone-else' where action = 'confirm'"))
     bad = CliRunner().invoke(main, ["evidence", "verify"])
     assert bad.exit_code == 1 and "rewritten" in bad.output
 
 
-def test_retention_never_deletes_a_confirmed_alerts_evidence(store_url, tmp_path):
-    factory = _crawl(store_url, tmp_path / "evidence", n=4)
+def test_retention_never_deletes_a_confirmed_alerts_evidence(store_url, evidence_store):
+    factory = _crawl(store_url, evidence_store, n=4)
     _alert_with_history(factory)  # confirmed, on the first listing
     with transaction(factory) as s:
         # a second capture of the confirmed listing, not referenced by the alert itself
         first = s.scalars(sa.select(EvidenceSnapshot).order_by(EvidenceSnapshot.id)).first()
         s.add(EvidenceSnapshot(listing_id=first.listing_id, url=first.url, http_status=200,
                                fetched_at=OLD, sha256=first.sha256, size=first.size,
-                               body=first.body))
+                               compression="warc", warc_file=first.warc_file, warc_offset=0))
+    orphan = evidence_store.put("warc", b"a capture whose row was rolled back",
+                                suffix=".warc.gz").key
     with transaction(factory) as s:
-        deleted = prune_evidence(s, older_than=datetime.now(UTC) - timedelta(days=30))
-    assert deleted == 3  # the three unrelated listings' captures
+        report = prune_evidence(s, evidence_store, older_than=datetime.now(UTC) + timedelta(
+            minutes=1))  # everything is "old": only the rules below keep evidence
+    assert report.captures == 3  # the three unrelated listings' captures
+    assert report.objects == 4  # their three objects and the orphan
     with factory() as s:
-        left = s.scalars(sa.select(EvidenceSnapshot.listing_id)).all()
+        left = s.scalars(sa.select(EvidenceSnapshot)).all()
         confirmed = s.scalar(sa.select(Alert.listing_id))
-        assert left == [confirmed, confirmed]
+        assert [x.listing_id for x in left] == [confirmed, confirmed]
+        assert sorted(o.key for o in evidence_store.list("warc/")) == [first.warc_file]
+        assert not evidence_store.exists(orphan)
+        assert verify_evidence(s, evidence_store).ok

@@ -4,7 +4,8 @@ ground truth.
 1. ``markwatch demo`` exactly as ``make demo`` runs it: SQLite, the filesystem broker, a real
    Celery worker process, the marketplaces server process, Scrapy crawls in child processes.
 2. The services of ``docker-compose.yml`` run as processes (there is no Docker engine here) on the
-   machine's PostgreSQL and Redis: migrate, seed, marketplaces, crawler, worker and beat.
+   machine's PostgreSQL and Redis: migrate, evidence-init, seed, marketplaces, crawler, worker,
+   beat, web and Prometheus (Debian's), with moto's S3 server standing in for MinIO.
 
 The precision and recall floors below are the product's promise on the bundled marketplaces,
 scored by ``fixtures.marketplaces.scoring``: (listing, mark) pairs, recall over every labelled
@@ -30,6 +31,7 @@ from fixtures.marketplaces import load_labels
 from markwatch.demo import read_progress, score_against_labels
 from markwatch.processes import Child, child_env, wait_http
 from tests.conftest import REPO
+from tests.objectstore import free_port
 from tests.pipeline.helpers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -143,10 +145,12 @@ def _as_local(argv: list[str]) -> list[str]:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, tmp_path):
+def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, s3_server,
+                                                            tmp_path):
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     base = free_port_block()
     data_dir = tmp_path / "data"
+    metrics_ports = {name: free_port() for name in ("worker", "crawler", "web")}
     # Where the containers would reach each other by service name, these processes use loopback.
     local = {
         "MARKWATCH_DATABASE_URL": pg_url,
@@ -159,6 +163,10 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         ),
         "MARKWATCH_SCHEDULE_INTERVAL": "2",
         "MARKWATCH_WORKER_CONCURRENCY": "2",
+        # MinIO's place is taken by moto's S3 server; evidence-init creates the bucket
+        **s3_server.env(f"mw-compose-{free_port()}"),
+        "MARKWATCH_METRICS_HOST": "127.0.0.1",
+        "MARKWATCH_METRICS_PORT": "0",  # set per service below: one machine, one port each
     }
 
     def service(name: str) -> tuple[list[str], dict[str, str]]:
@@ -172,23 +180,29 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
             argv[argv.index("--port") + 1] = str(base)
             argv[argv.index("--host") + 1] = "127.0.0.1"
         assert set(env) <= set(local) | {"MARKWATCH_LOG_LEVEL"}, "a compose setting is not mapped"
-        return _as_local(argv), child_env(**{**env, **local})
+        own = {"MARKWATCH_METRICS_PORT": str(metrics_ports[name])} if name in metrics_ports else {}
+        if name == "web":
+            argv[argv.index("--port") + 1] = str(web_port)
+            argv[argv.index("--host") + 1] = "127.0.0.1"
+        return _as_local(argv), child_env(**{**env, **local, **own})
 
-    for one_shot in ("migrate",):
+    web_port = free_port()
+    for one_shot in ("migrate", "evidence-init"):
         argv, env = service(one_shot)
         subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
 
     children = {}
-    for name in ("marketplaces", "crawler", "worker", "beat"):
+    for name in ("marketplaces", "crawler", "worker", "beat", "web"):
         argv, env = service(name)
         children[name] = Child(name, argv, env=env, log_path=tmp_path / f"{name}.log")
+    children["prometheus"] = prometheus_child(compose, metrics_ports, tmp_path)
     try:
         children["marketplaces"].start()
         wait_http([f"http://127.0.0.1:{base + i}/healthz" for i in range(3)], timeout=60,
                   child=children["marketplaces"])
         argv, env = service("seed")
         subprocess.run(argv, env=env, check=True, timeout=120, cwd=REPO)
-        for name in ("crawler", "worker", "beat"):
+        for name in ("crawler", "worker", "beat", "web", "prometheus"):
             children[name].start()
 
         engine = make_engine(pg_url)
@@ -206,13 +220,70 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
                 watches = s.scalar(sa.select(sa.func.count()).select_from(Watch))
             return len(ids) == watches and read_progress(factory, ids).finished
 
-        wait_for(finished, timeout=400, what="every watch to be crawled and matched",
+        wait_for(finished, timeout=600, what="every watch to be crawled and matched",
                  child=children["worker"], interval=1.0)
         with factory() as s:
             assert set(s.scalars(sa.select(CrawlRun.status))) == {CrawlStatus.SUCCEEDED}
             assert s.scalar(sa.select(sa.func.count()).select_from(Listing)) > 1000
         _check_score(factory, data_dir)
         engine.dispose()
+        # evidence went to the bucket, and Prometheus scraped every worker and the web app
+        assert not list(data_dir.rglob("*.warc.gz"))
+        check_prometheus(children["prometheus"])
     finally:
         for c in children.values():
             c.stop()
+
+
+def prometheus_child(compose: dict, metrics_ports: dict[str, int], tmp_path: Path) -> Child:
+    """The compose file's Prometheus, as Debian's binary with prometheus.yml's jobs pointed at
+    this machine's ports (the containers' DNS names are not here)."""
+    import shutil
+
+    binary = shutil.which("prometheus")
+    assert binary, "Debian's prometheus is not installed (make install-test installs it)"
+    svc = compose["services"]["prometheus"]
+    assert "./prometheus.yml:/etc/prometheus/prometheus.yml:ro" in svc["volumes"]
+    config = yaml.safe_load((REPO / "prometheus.yml").read_text())
+    port_in_compose = int(compose["x-markwatch"]["environment"]["MARKWATCH_METRICS_PORT"])
+    for job in config["scrape_configs"]:
+        targets = [(n, sd["port"]) for sd in job.pop("dns_sd_configs", []) for n in sd["names"]]
+        targets += [(t.split(":")[0], int(t.split(":")[1]))
+                    for sc in job.get("static_configs", []) for t in sc["targets"]]
+        assert targets and all(p == port_in_compose for _n, p in targets), job
+        names = [n for n, _p in targets]
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{metrics_ports[n]}" for n in names]}]
+        job["scrape_interval"] = "2s"
+    local = tmp_path / "prometheus.yml"
+    local.write_text(yaml.safe_dump(config))
+    port = free_port()
+    child = Child("prometheus", [binary, f"--config.file={local}",
+                                 f"--storage.tsdb.path={tmp_path / 'prometheus'}",
+                                 f"--web.listen-address=127.0.0.1:{port}"],
+                  env=child_env(), log_path=tmp_path / "prometheus.log")
+    child.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    return child
+
+
+def check_prometheus(child: Child) -> None:
+    import json
+    import time
+    import urllib.parse
+    import urllib.request
+
+    def query(path: str) -> dict:
+        with urllib.request.urlopen(child.url + path, timeout=10) as resp:  # type: ignore[attr-defined]
+            return json.load(resp)["data"]
+
+    deadline = time.monotonic() + 60
+    while True:
+        targets = query("/api/v1/targets")["activeTargets"]
+        fetched = query("/api/v1/query?" + urllib.parse.urlencode(
+            {"query": "sum(markwatch_pages_fetched_total)"}))["result"]
+        if (len(targets) == 3 and all(t["health"] == "up" for t in targets) and fetched
+                and float(fetched[0]["value"][1]) > 0):
+            break
+        assert time.monotonic() < deadline, (targets, fetched, child.tail())
+        time.sleep(1)
+    jobs = {t["labels"]["job"] for t in targets}
+    assert jobs == {"markwatch-worker", "markwatch-crawler", "markwatch-web"}

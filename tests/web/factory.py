@@ -4,13 +4,16 @@ some of them carrying XSS payloads in every scraped field."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
 from db.alerts import Finding, record_findings
+from db.captures import WarcArchive
 from db.listings import ListingFields, add_snapshot, record_sighting, upsert_listing
 from db.models import CrawlRun, CrawlStatus, Mark, Marketplace, RightsHolder, Watch
 from db.registry import load_directory
@@ -56,7 +59,9 @@ class Filled:
     xss_alerts: list[int] = field(default_factory=list)
 
 
-def fill(url: str, *, per_holder: int = 24, xss: bool = True) -> Filled:
+def fill(url: str, *, per_holder: int = 24, xss: bool = True, store: Any = None) -> Filled:
+    """``store``: keep each captured page as a WARC record in that evidence store, as the
+    crawler does, instead of in the row."""
     engine = make_engine(url)
     factory = session_factory(engine)
     out = Filled(url)
@@ -97,9 +102,13 @@ def fill(url: str, *, per_holder: int = 24, xss: bool = True) -> Filled:
                 )
                 up = upsert_listing(s, market.id, fields, seen_at=now, crawl_run_id=run.id)
                 record_sighting(s, run.id, up.listing_id, mark.word_mark.lower(), i + 1)
+                fetched = now - timedelta(minutes=i)
+                archive = None if store is None else functools.partial(
+                    WarcArchive(store).write, url=fields.url, status=200, body=body,
+                    headers={"Content-Type": "text/html"}, fetched_at=fetched, ip_address=None)
                 snap = add_snapshot(s, listing_id=up.listing_id, crawl_run_id=run.id,
                                     url=fields.url, http_status=200, body=body,
-                                    fetched_at=now - timedelta(minutes=i))
+                                    fetched_at=fetched, archive=archive)
                 score = 95 - (i * 3) % 50
                 tier = "high" if score >= 80 else "medium" if score >= 60 else "low"
                 res = record_findings(s, up.listing_id, [Finding(
