@@ -132,6 +132,17 @@ def queue_page(
     return items, nxt
 
 
+def alert_after(scope: Scope, f: QueueFilters, alert_id: int) -> int | None:
+    """The alert that follows ``alert_id`` in the queue under ``f`` (score desc, id desc), whether
+    or not ``alert_id`` itself still passes the filters (a verdict usually moves it out)."""
+    a = scope.get(Alert, alert_id)
+    q = (_filtered(scope, f).with_only_columns(Alert.id)
+         .where(sa.or_(Alert.score < a.score, sa.and_(Alert.score == a.score, Alert.id < a.id)))
+         .order_by(Alert.score.desc(), Alert.id.desc()).limit(1))
+    found: int | None = scope.session.scalar(q)
+    return found
+
+
 def queue_all(scope: Scope, f: QueueFilters, *, limit: int = 100_000) -> Iterable[QueueItem]:
     q = _filtered(scope, f).order_by(Alert.score.desc(), Alert.id.desc()).limit(limit)
     for part in scope.session.execute(q).partitions(1000):

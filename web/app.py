@@ -26,6 +26,7 @@ from db.tenancy import NotFound, Refused
 from markwatch.metrics import ClusterCollector, metrics
 from markwatch.metrics import serve as serve_metrics
 from markwatch.settings import Settings, get_settings
+from web import explain
 from web.core import CsrfFailed, LoginRequired
 from web.limits import BodyLimitMiddleware
 
@@ -41,6 +42,7 @@ PAGE_CSP = (
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["short_reason"] = explain.short
 
 
 def _is_api(request: Request) -> bool:
@@ -194,10 +196,10 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         text = "; ".join(f"{'.'.join(e['loc'][1:]) or 'form'}: {e['msg']}" for e in errors)
         return _error(request, 422, f"Please check the form: {text}")
 
-    from web import api, ui
+    from web import pages, v1
 
-    app.include_router(api.router)
-    app.include_router(ui.router)
+    app.include_router(v1.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 COLOURS = {"new": "#8a94a6", "confirmed": "#c0392b", "dismissed": "#2e86de"}
@@ -38,29 +39,39 @@ class Chart:
     empty: bool
 
 
-def stacked_bars(days: list[date], series: dict[str, list[int]], *, width: int = 720,
-                 height: int = 200) -> Chart:
-    """Alerts by status over time: one bar per day, stacked by the status reached that day."""
+def day_labels(days: list[date], x_of: Any, y: float, *, every: int = 7) -> list[Label]:
+    """A date under every ``every``-th day, and under the last day only when it stands clear of
+    the one before (two labels a day or two apart overlap)."""
     n = len(days)
-    top = max([sum(series[k][i] for k in series) for i in range(n)] or [0])
+    shown = [i for i in range(n) if i % every == 0]
+    if n and n - 1 not in shown and (not shown or n - 1 - shown[-1] >= every // 2 + 1):
+        shown.append(n - 1)
+    return [Label(x_of(i), y, days[i].strftime("%d %b")) for i in shown]
+
+
+def grouped_bars(days: list[date], series: dict[str, list[int]], *, width: int = 720,
+                 height: int = 200) -> Chart:
+    """Counts per day, one bar per series side by side. Not stacked: the series overlap (an
+    alert detected on a day may be confirmed the same day), so a stack would add them up."""
+    n = len(days)
+    top = max([v for values in series.values() for v in values] or [0])
     plot_h = height - 30
-    bw = (width - 40) / max(n, 1)
-    rects, labels = [], []
+    slot = (width - 40) / max(n, 1)
+    k = max(len(series), 1)
+    bw = max((slot - 2) / k, 1)
+    rects = []
     for i, d in enumerate(days):
-        y: float = plot_h
-        for k, values in series.items():
+        for j, (name, values) in enumerate(series.items()):
             v = values[i]
             if not v:
                 continue
             h = plot_h * v / top if top else 0
-            y -= h
-            rects.append(Rect(40 + i * bw + 1, y, max(bw - 2, 1), h, COLOURS.get(k, "#555"),
-                              f"{d.isoformat()}: {v} {k}"))
-        if i % 7 == 0 or i == n - 1:
-            labels.append(Label(40 + i * bw, height - 12, d.strftime("%d %b")))
+            rects.append(Rect(40 + i * slot + 1 + j * bw, plot_h - h, bw, h,
+                              COLOURS.get(name, "#555"), f"{d.isoformat()}: {v} {name}"))
+    labels = day_labels(days, lambda i: 40 + i * slot, height - 12)
     labels.append(Label(34, 12, str(top), "end"))
     labels.append(Label(34, plot_h, "0", "end"))
-    legend = [(k, COLOURS.get(k, "#555")) for k in series]
+    legend = [(name, COLOURS.get(name, "#555")) for name in series]
     return Chart(width, height, rects, labels, legend, empty=top == 0)
 
 
@@ -85,8 +96,8 @@ def histogram(hours: list[float], *, width: int = 480) -> Chart:
 
 
 def safe_image_url(url: str) -> str | None:
-    """An image URL the page may load: http(s) with a host, nothing else (no javascript:,
-    data:, protocol-relative or malformed URLs)."""
+    """An image URL the page may load, or a link it may show: http(s) with a host, nothing else
+    (no javascript:, data:, protocol-relative or malformed URLs)."""
     if not isinstance(url, str) or len(url) > 2000 or any(c in url for c in "\"'<> \\\n\r\t"):
         return None
     try:
@@ -96,3 +107,6 @@ def safe_image_url(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return url
+
+
+safe_link_url = safe_image_url  # a listing's link: the same rule

@@ -1,0 +1,9 @@
+"""The server-rendered pages, one router per part of the app."""
+
+from fastapi import APIRouter
+
+from web.pages import accounts, auth, cases, insight, notices, queue, registry
+
+router = APIRouter(include_in_schema=False)
+for part in (auth, queue, cases, notices, insight, registry, accounts):
+    router.include_router(part.router)
