@@ -114,8 +114,11 @@ class Marketplace(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     spider: Mapped[str] = mapped_column(sa.String(64))  # the Scrapy spider that reads it
     base_url: Mapped[str] = mapped_column(sa.String(500))
-    country: Mapped[str | None] = mapped_column(sa.String(2))
+    country: Mapped[str | None] = mapped_column(sa.String(2))  # where it is based
     currency: Mapped[str | None] = mapped_column(sa.String(3))
+    #: the countries (ISO 3166 codes) it sells in: a notice to it must rest on a right valid in
+    #: one of them (``db.jurisdiction``)
+    countries: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Mark(Base):

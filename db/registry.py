@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -99,11 +99,20 @@ class MarketplaceRow(_Row):
     base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=500)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
 
     @field_validator("country", "currency", mode="before")
     @classmethod
     def _empty_none(cls, v: Any) -> Any:
         return v or None
+
+    _countries = field_validator("countries", mode="before")(classmethod(lambda cls, v: _split(v)))
+
+    @model_validator(mode="after")
+    def _based_where_it_sells(self) -> MarketplaceRow:
+        if self.country and self.country not in self.countries:
+            self.countries = [self.country, *self.countries]
+        return self
 
 
 class MarkRow(_Row):

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from db.accounts import holder
 from db.alert_queue import QueueItem
 from db.enforcement import Case, Notice
-from db.models import Mark, Marketplace
+from db.jurisdiction import refusal, supports
+from db.models import Alert, Mark, Marketplace
 from db.notices import create_notice, documents_for, queue_notice, unnoticed_members
 from db.tenancy import Refused
+from db.types import utcnow
 from markwatch.notices import limit_for, render_notice, write_csv
 from web.core import Ctx
 
@@ -35,6 +37,7 @@ def generate_notices(ctx: Ctx, case_id: int, *, limit: int | None = None) -> lis
     assert market is not None
     size = min(limit or limit_for(market.code), limit_for(market.code))
     rh = holder(ctx.session, scope.rights_holder_id)
+    today = utcnow().date()
     notices = []
     for start in range(0, len(lines), size):
         chunk = lines[start:start + size]
@@ -42,6 +45,9 @@ def generate_notices(ctx: Ctx, case_id: int, *, limit: int | None = None) -> lis
         marks = list(ctx.session.scalars(
             scope.select(Mark).where(Mark.registration_number.in_(regs)).order_by(Mark.id)
         ))
+        why = refusal(supports(marks, market, today))
+        if why:
+            raise Refused(f"No notice to {market.name}: {why}")
         docs = documents_for(scope, [m.id for m in marks])
         html, csv_text = render_notice(
             holder=rh, marketplace=market, case=case, marks=marks, documents=docs, lines=chunk,
@@ -54,10 +60,30 @@ def generate_notices(ctx: Ctx, case_id: int, *, limit: int | None = None) -> lis
 
 def send(ctx: Ctx, request_app: Any, notice_id: int) -> Notice:
     """Queue the notice (refused unless it is a draft) and send it once the transaction commits."""
+    check_before_sending(ctx, notice_id)
     notice = queue_notice(ctx.scope, notice_id)
     dispatch = request_app.state.dispatch
     ctx.after_commit(lambda: dispatch(notice.id))
     return notice
+
+
+def notice_marks(ctx: Ctx, notice: Notice) -> list[Mark]:
+    """The marks a notice rests on (those of its listings' alerts)."""
+    return list(ctx.session.scalars(
+        ctx.scope.select(Mark).join(Alert, Alert.mark_id == Mark.id)
+        .where(Alert.id.in_(notice.alert_ids)).distinct().order_by(Mark.id)
+    ))
+
+
+def check_before_sending(ctx: Ctx, notice_id: int) -> None:
+    """A draft written while its marks were valid may wait: a mark that expired or was retired
+    since, or a marketplace that changed its countries, stops it here."""
+    notice = ctx.scope.get(Notice, notice_id)
+    market = ctx.session.get(Marketplace, notice.marketplace_id)
+    assert market is not None
+    why = refusal(supports(notice_marks(ctx, notice), market, utcnow().date()))
+    if why:
+        raise Refused(f"Not sent: {why}")
 
 
 def csv_text(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:

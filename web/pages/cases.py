@@ -18,6 +18,7 @@ from db.cases import (
     remove_from_case,
     repeat_infringers,
 )
+from db.jurisdiction import marketplace_countries, supports
 from db.models import Marketplace
 from db.notices import record_counter_notice, resolve_counter_notice
 from web import services
@@ -54,8 +55,12 @@ def create_cases(ctx: Reviewer, alert_ids: IdForm,
 def case_page(request: Request, ctx: Reader, case_id: Id) -> HTMLResponse:
     v = case_view(ctx.scope, case_id)
     market = ctx.session.get(Marketplace, v.case.marketplace_id)
+    assert market is not None
     today = date.today()
-    return page(request, "case.html", ctx, v=v, market=market, today=today,
+    marks = {mk.id: mk for _m, _a, _li, mk in v.members}
+    checked = supports(sorted(marks.values(), key=lambda m: m.id), market, today)
+    return page(request, "case.html", ctx, v=v, market=market, today=today, support=checked,
+                countries=marketplace_countries(market),
                 default_deadline=today + timedelta(days=10))
 
 

@@ -12,7 +12,9 @@ from db.cases import (
     seller_history,
 )
 from db.dashboard import dashboard
-from db.models import Watch
+from db.jurisdiction import EXPIRY_WARNING_DAYS, expiring
+from db.models import Mark, Watch
+from db.types import utcnow
 from db.verdicts import DISMISS_REASONS
 from web import charts
 from web.core import (
@@ -37,7 +39,9 @@ def dashboard_page(request: Request, ctx: Reader) -> HTMLResponse:
     d = dashboard(ctx.scope)
     watches = {w.id: ", ".join(str(t) for t in w.terms) or f"watch {w.id}"
                for w in ctx.session.scalars(ctx.scope.select(Watch))}
+    marks = ctx.session.scalars(ctx.scope.select(Mark).order_by(Mark.id)).all()
     return page(request, "dashboard.html", ctx, d=d, watches=watches,
+                expiring=expiring(marks, utcnow().date()), warn_days=EXPIRY_WARNING_DAYS,
                 totals={k: sum(v) for k, v in d.by_day.items()},
                 status_chart=charts.grouped_bars(d.days, d.by_day),
                 reasons_chart=charts.hbars([(DISMISS_REASONS.get(k, k), n)

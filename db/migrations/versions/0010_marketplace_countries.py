@@ -1,0 +1,37 @@
+"""marketplaces operate in several countries (a notice's right must be valid in one of them)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 13:45:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('marketplace', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('countries', JSON, nullable=True))
+    # every marketplace operates at least where it is based
+    market = sa.table('marketplace', sa.column('id', sa.Integer), sa.column('country', sa.String),
+                      sa.column('countries', JSON))
+    bind = op.get_bind()
+    for mid, country in bind.execute(sa.select(market.c.id, market.c.country)).all():
+        bind.execute(market.update().where(market.c.id == mid)
+                     .values(countries=[country] if country else []))
+    with op.batch_alter_table('marketplace', schema=None) as batch_op:
+        batch_op.alter_column('countries', existing_type=JSON, nullable=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('marketplace', schema=None) as batch_op:
+        batch_op.drop_column('countries')
