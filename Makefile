@@ -21,6 +21,8 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/pip install -q -r $(LOCK)
 	$(BIN)/pip install -q --no-deps -e .
+	@# notices print to PDF with WeasyPrint (Pango) in Debian's fonts, Chinese included
+	@dpkg -s fonts-noto-cjk libpango-1.0-0 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)

@@ -96,6 +96,10 @@ class DemoLogin:
     holder: str
 
 
+#: the demo's people: a notice is signed by a named person, never by a role or a company
+DEMO_PEOPLE = {"admin": "Mei Ling Chan", "reviewer": "Jonas Weber", "viewer": "Aiko Tan"}
+
+
 def ensure_demo_users(session: sa.orm.Session, password: str = DEMO_PASSWORD) -> list[DemoLogin]:
     """An admin, a reviewer and a viewer for every rights holder (created once)."""
     from db.accounts import create_user, find_user
@@ -109,6 +113,6 @@ def ensure_demo_users(session: sa.orm.Session, password: str = DEMO_PASSWORD) ->
             if find_user(session, email, rh.id) is None:
                 pw_hash = pw_hash or hash_password(password)
                 create_user(session, rights_holder_id=rh.id, email=email,
-                            name=f"{rh.name} {role}", role=role, password_hash=pw_hash)
+                            name=DEMO_PEOPLE[role], role=role, password_hash=pw_hash)
             logins.append(DemoLogin(email, role, rh.slug))
     return logins

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -100,21 +101,50 @@ registration {{ m.registration_number }} at {{ m.office }}, Nice classes {{ m.ni
 <p>I have a good-faith belief that the use described above is not authorised by the trademark
 owner, its agent or the law. The information in this notice is accurate, and I am authorised to
 act on behalf of the owner.</p>
-<p>Signed: {{ signer }}, for {{ holder.name }}</p>
+<!--signature--><p class="signature">Draft, not yet signed: the person who sends this notice signs it.</p><!--/signature-->
 </body></html>
 """)
 
 
 def render_notice(*, holder: Any, marketplace: Any, case: Any, marks: Sequence[Any],
-                  documents: Sequence[Any], lines: Sequence[Any], signer: str,
+                  documents: Sequence[Any], lines: Sequence[Any],
                   reference: str, when: datetime | None = None) -> tuple[str, str]:
-    """The notice as (HTML document, CSV of listings). Every scraped string is escaped."""
+    """The notice as (HTML document, CSV of listings). Every scraped string is escaped. The
+    draft is unsigned: ``sign_notice`` signs it with the name of the person who sends it."""
     when = when or datetime.now(UTC)
     html = NOTICE_TEMPLATE.render(holder=holder, marketplace=marketplace, case=case, marks=marks,
-                                  documents=documents, lines=lines, signer=signer,
+                                  documents=documents, lines=lines,
                                   reference=reference, date=when.date().isoformat())
     rows = [ln.__dict__ for ln in lines]
     return html, write_csv(CSV_COLUMNS, rows)
+
+
+SIGNATURE = re.compile(r"<!--signature-->.*?<!--/signature-->", re.S)
+SIGNATURE_TEMPLATE = _env.from_string(
+    '<!--signature--><p class="signature">Signed: <strong>{{ name }}</strong> ({{ email }}), '
+    'for {{ holder }}, on {{ date }}</p><!--/signature-->')
+
+
+def sign_notice(html: str, *, name: str, email: str, holder: str, when: datetime) -> str:
+    """The draft with its signature: the named person sending it. A notice drafted before
+    drafts were left unsigned keeps the signature it has."""
+    signed = SIGNATURE_TEMPLATE.render(name=name, email=email, holder=holder,
+                                       date=when.date().isoformat())
+    return SIGNATURE.sub(lambda _m: signed, html, count=1)
+
+
+#: what "sent" means, per sender: a notice written to a folder has reached no marketplace yet
+SENT_AS = {"file": "written to outbox", "webhook": "delivered", "console": "logged, not sent"}
+STATUS_LABELS = {"draft": "draft", "queued": "queued to send", "sending": "sending",
+                 "failed": "refused by the recipient",
+                 "needs_reconciliation": "needs reconciliation"}
+
+
+def status_label(status: str, sender: str | None) -> str:
+    """A notice's status in words that say what happened."""
+    if status == "sent":
+        return SENT_AS.get(sender or "", "sent")
+    return STATUS_LABELS.get(status, status.replace("_", " "))
 
 
 # --- senders -----------------------------------------------------------------------------------

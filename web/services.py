@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from db.accounts import holder
 from db.alert_queue import QueueItem
-from db.enforcement import Case, Notice
+from db.enforcement import Case, Notice, NoticeStatus
 from db.jurisdiction import refusal, supports
 from db.models import Alert, Mark, Marketplace
 from db.notices import create_notice, documents_for, queue_notice, unnoticed_members
 from db.tenancy import Refused
 from db.types import utcnow
-from markwatch.notices import limit_for, render_notice, write_csv
+from markwatch.notices import limit_for, render_notice, sign_notice, write_csv
 from web.core import Ctx
 
 ALERT_EXPORT_COLUMNS = ["alert_id", "status", "score", "tier", "kind", "mark", "marketplace",
@@ -51,16 +51,41 @@ def generate_notices(ctx: Ctx, case_id: int, *, limit: int | None = None) -> lis
         docs = documents_for(scope, [m.id for m in marks])
         html, csv_text = render_notice(
             holder=rh, marketplace=market, case=case, marks=marks, documents=docs, lines=chunk,
-            signer=ctx.user.name or ctx.user.email, reference=f"{case.id}-{start // size + 1}",
+            reference=f"{case.id}-{start // size + 1}",
         )
         notices.append(create_notice(scope, case, chunk, html=html, csv_text=csv_text,
                                      document_ids=[d.id for d in docs]))
     return notices
 
 
-def send(ctx: Ctx, request_app: Any, notice_id: int) -> Notice:
-    """Queue the notice (refused unless it is a draft) and send it once the transaction commits."""
+class NeedsConfirmation(Refused):
+    """Sending needs the person's explicit yes (no rights documents attached)."""
+
+
+def send(ctx: Ctx, request_app: Any, notice_id: int, *, signatory: str | None = None,
+         without_documents: bool = False) -> Notice:
+    """Sign the notice with the name of the person sending it, queue it (refused unless it is a
+    draft) and send it once the transaction commits.
+
+    A notice with no rights documents is weak (a marketplace usually asks for the registration
+    certificate): it goes only when the sender said so. ``signatory`` defaults to the user's
+    name; a notice is never signed by a role or a company."""
     check_before_sending(ctx, notice_id)
+    draft = ctx.scope.get(Notice, notice_id)
+    name = " ".join((signatory or ctx.user.name or "").split())
+    if draft.status is NoticeStatus.DRAFT:
+        if not name:
+            raise Refused("a notice is signed by the named person who sends it: give your full "
+                          "name as the signatory (or add it to your account)")
+        if not draft.document_ids and not without_documents:
+            raise NeedsConfirmation(
+                "no rights documents are attached to this notice: marketplaces usually ask for "
+                "the registration certificate. Upload it under Registry and generate the notice "
+                "again, or confirm that it goes without them")
+        rh = holder(ctx.session, ctx.scope.rights_holder_id)
+        draft.html = sign_notice(draft.html, name=name, email=ctx.user.email, holder=rh.name,
+                                 when=utcnow())
+        ctx.session.flush()
     notice = queue_notice(ctx.scope, notice_id)
     dispatch = request_app.state.dispatch
     ctx.after_commit(lambda: dispatch(notice.id))

@@ -45,7 +45,7 @@ def test_lifecycle_from_alert_to_answer(api, filled, store_url, tmp_path):
     nid = notices[0]["notice_id"]
     # no answer before it is sent
     assert api.post(f"/api/v1/notices/{nid}/answers", json={"outcome": "removed"}).status_code == 409
-    r = api.post(f"/api/v1/notices/{nid}/send")
+    r = api.post(f"/api/v1/notices/{nid}/send", json={"without_documents": True})
     assert r.status_code == 202
     assert api.get(f"/api/v1/notices/{nid}").json()["status"] == "sent"
     assert api.post(f"/api/v1/notices/{nid}/send").status_code == 409  # at most once
@@ -131,7 +131,7 @@ def test_recheck_records_checks_and_reopens_a_case_when_a_removed_listing_return
     api.post("/api/v1/alerts/bulk", json={"alert_ids": ids, "action": "confirm"})
     case_id = api.post("/api/v1/cases", json={"alert_ids": ids, "group_by": "marketplace"}).json()[0]["case_id"]
     nid = api.post(f"/api/v1/cases/{case_id}/notices").json()[0]["notice_id"]
-    api.post(f"/api/v1/notices/{nid}/send")
+    api.post(f"/api/v1/notices/{nid}/send", json={"without_documents": True})
     factory = session_factory(make_engine(store_url))
     out = recheck(factory, fetch=lambda url: 200)
     assert out["checked"] >= 1 and out["reopened"] == 0

@@ -102,6 +102,7 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         # pages
         ("GET", "/alerts/{alert_id}", {}),
         ("GET", "/alerts/{alert_id}/captured", {}),
+        ("GET", "/alerts/{alert_id}/next", {}),
         ("POST", "/alerts/{alert_id}/review", {"data": {}}),
         ("POST", "/alerts/{alert_id}/confirm", {"data": {}}),
         ("POST", "/alerts/{alert_id}/dismiss", {"data": {"reason": "duplicate"}}),
@@ -116,6 +117,7 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         ("POST", "/counter-notices/{counter_notice_id}/resolve", {"data": {"status": "withdrawn", "resolution": "x"}}),
         ("GET", "/notices/{notice_id}", {}),
         ("GET", "/notices/{notice_id}/document", {}),
+        ("GET", "/notices/{notice_id}/document.pdf", {}),
         ("GET", "/notices/{notice_id}/listings.csv", {}),
         ("POST", "/notices/{notice_id}/send", {"data": {}}),
         ("POST", "/notices/{notice_id}/answers", {"data": {"outcome": "removed"}, "notice_id": o["sent_notice_id"]}),

@@ -89,13 +89,18 @@ def test_reviewer_takes_alerts_from_the_queue_to_a_recorded_answer(page, live_se
     pg.wait_for_url(re.compile(r"/notices/\d+$"))
     assert pg.locator("#notice-status").inner_text() == "draft"
     assert pg.locator("iframe.notice-doc").count() == 1
+    assert pg.locator("#no-documents").count() == 1  # none on file: said, and confirmed
+    assert pg.input_value("#signatory") == "Jonas Weber"
+    pg.check("#without-documents")
     pg.click("#send-notice")
     for _ in range(50):  # the sender runs in the server process after commit
-        if pg.locator("#notice-status").inner_text() == "sent":
+        if pg.locator("#notice-status").get_attribute("data-status") == "sent":
             break
         pg.wait_for_timeout(200)
         pg.reload()
-    assert pg.locator("#notice-status").inner_text() == "sent"
+    # the file sender only wrote it to a folder: said so, not "sent"
+    assert pg.locator("#notice-status").inner_text() == "written to outbox"
+    assert pg.locator("#outbox-hint").count() == 1
     pg.select_option("#answer-outcome", "removed")
     pg.click("#record-answer")
     pg.wait_for_url(re.compile(r"/notices/\d+$"))

@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from db.cases import (
@@ -14,6 +14,8 @@ from db.cases import (
 )
 from db.enforcement import Notice, RightsDocument
 from db.notices import record_answer
+from markwatch.notice_pdf import PdfUnavailable, notice_pdf
+from markwatch.notices import status_label
 from web import services
 from web.app import SANDBOX_CSP
 from web.core import (
@@ -35,7 +37,7 @@ def notice_page(request: Request, ctx: Reader, notice_id: Id) -> HTMLResponse:
         ctx.scope.select(RightsDocument).where(RightsDocument.id.in_(n.document_ids))
     ).all()
     return page(request, "notice.html", ctx, n=n, v=v, answers=v.answers.get(n.id, []),
-                docs=docs, today=date.today())
+                docs=docs, today=date.today(), label=status_label(n.status.value, n.sender))
 
 
 @router.get("/notices/{notice_id}/document")
@@ -55,9 +57,26 @@ def notice_csv(ctx: Reader, notice_id: Id) -> Response:
         "Content-Disposition": f'attachment; filename="notice-{n.id}-listings.csv"'})
 
 
+@router.get("/notices/{notice_id}/document.pdf")
+def notice_pdf_document(ctx: Reader, notice_id: Id) -> Response:
+    """The notice printed to PDF (as marketplaces' intake forms ask for it)."""
+    n = ctx.scope.get(Notice, notice_id)
+    try:
+        body = notice_pdf(n.html)
+    except PdfUnavailable as exc:
+        log.error("notice %s: %s", notice_id, exc)
+        raise HTTPException(503, str(exc)) from None
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="notice-{n.id}.pdf"',
+        "Content-Security-Policy": SANDBOX_CSP})
+
+
 @router.post("/notices/{notice_id}/send")
-def send(request: Request, ctx: Reviewer, notice_id: Id) -> Response:
-    services.send(ctx, request.app, notice_id)
+def send(request: Request, ctx: Reviewer, notice_id: Id,
+         signatory: Annotated[str, TextLimits(200), Form()] = "",
+         without_documents: Annotated[bool, Form()] = False) -> Response:
+    services.send(ctx, request.app, notice_id, signatory=signatory or None,
+                  without_documents=without_documents)
     return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
 

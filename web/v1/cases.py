@@ -25,6 +25,7 @@ from web.v1.schemas import (
     Id,
     NoticeOut,
     ResolveIn,
+    SendIn,
     counter_notice_out,
     events_out,
     notice_out,
@@ -109,9 +110,14 @@ def notice(ctx: Reader, notice_id: Id) -> NoticeOut:
 
 
 @router.post("/notices/{notice_id}/send", response_model=NoticeOut, status_code=202)
-def send_notice(ctx: Reviewer, notice_id: Id, request: Request) -> NoticeOut:
-    """Send the notice once: a draft is queued and sent after commit; any other state is 409."""
-    return notice_out(services.send(ctx, request.app, notice_id))
+def send_notice(ctx: Reviewer, notice_id: Id, request: Request,
+                body: SendIn | None = None) -> NoticeOut:
+    """Sign and send the notice once: a draft is signed by ``signatory`` (your account's name
+    when left out), queued and sent after commit; any other state is 409. A notice with no rights
+    documents attached is refused (409) unless ``without_documents`` is true."""
+    body = body or SendIn()
+    return notice_out(services.send(ctx, request.app, notice_id, signatory=body.signatory,
+                                    without_documents=body.without_documents))
 
 
 @router.post("/notices/{notice_id}/answers", response_model=NoticeOut, status_code=201)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from db.alert_queue import QueueFilters
 from db.enforcement import CounterNotice, Notice
 from db.verdicts import DISMISS_REASONS
+from markwatch.notices import status_label
 from web.core import MAX_ID, TextLimits
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -130,6 +131,7 @@ class NoticeOut(BaseModel):
     notice_id: int
     case_id: int
     status: str
+    status_label: str = ""  # what happened, in words ("written to outbox", "delivered", ...)
     listing_count: int
     alert_ids: list[int]
     document_ids: list[int]
@@ -158,6 +160,13 @@ class CaseDetailOut(CaseOut):
 
 class GenerateIn(BaseModel):
     limit: int | None = Field(None, ge=1, le=300, description="Listings per notice (at most the marketplace's limit)")
+
+
+class SendIn(BaseModel):
+    signatory: Annotated[str, TextLimits(200)] | None = Field(
+        None, description="The full name the notice is signed with (default: your account's name)")
+    without_documents: bool = Field(
+        False, description="Send although no rights documents are attached")
 
 
 class CloseIn(BaseModel):
@@ -253,7 +262,8 @@ def events_out(events: list[Any]) -> list[EventOut]:
 
 def notice_out(n: Notice, answers: list[Any] | None = None) -> NoticeOut:
     return NoticeOut(
-        notice_id=n.id, case_id=n.case_id, status=n.status.value, listing_count=n.listing_count,
+        notice_id=n.id, case_id=n.case_id, status=n.status.value,
+        status_label=status_label(n.status.value, n.sender), listing_count=n.listing_count,
         alert_ids=n.alert_ids, document_ids=n.document_ids, created_at=n.created_at,
         sent_at=n.sent_at, sender=n.sender,
         answers=[{"outcome": a.outcome.value, "note": a.note,
