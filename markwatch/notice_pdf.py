@@ -33,7 +33,7 @@ def notice_pdf(html: str) -> bytes:
         raise PdfUnavailable(f"PDF printing is unavailable: {exc}") from exc
     from weasyprint.urls import URLFetcher
 
-    class NoFetch(URLFetcher):  # type: ignore[misc]
+    class NoFetch(URLFetcher):
         """Refuses every URL: a printed notice makes no request."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:
