@@ -22,6 +22,7 @@ from markwatch.processes import (
     ProcessFailed,
     child_env,
     marketplaces_argv,
+    require_free_ports,
     running,
     wait_http,
     worker_argv,
@@ -153,9 +154,12 @@ def run_demo(
     step("running the migrations")
     upgrade(settings.effective_database_url)
 
+    urls = shop_urls(settings)
+    require_free_ports(settings.marketplaces_host,
+                       [settings.marketplaces_port + i for i in range(len(urls))],
+                       setting="MARKWATCH_MARKETPLACES_PORT", what="the test marketplaces")
     engine = make_engine(settings.effective_database_url)
     factory = session_factory(engine)
-    urls = shop_urls(settings)
     step(f"loading the registry from {registry_dir}")
     with transaction(factory) as s:
         load_directory(s, registry_dir, base_urls=urls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,30 @@ from pathlib import Path
 
 class ProcessFailed(RuntimeError):
     pass
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether ``host:port`` cannot be bound now (as a server binds it: with SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def require_free_ports(host: str, ports: list[int], *, setting: str, what: str) -> None:
+    """Refuse to start when a port is taken, naming the setting that moves it: found before
+    minutes of work, not after."""
+    taken = [p for p in ports if port_taken(host, p)]
+    if taken:
+        span = f"{ports[0]}-{ports[-1]}" if len(ports) > 1 else str(ports[0])
+        raise ProcessFailed(
+            f"{what} need{'s' if len(ports) == 1 else ''} port{'s' if len(ports) > 1 else ''} "
+            f"{span} on {host}, and {', '.join(map(str, taken))} "
+            f"{'is' if len(taken) == 1 else 'are'} taken by another program: stop it, or set "
+            f"{setting} to a free port")
 
 
 class Child:

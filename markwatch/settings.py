@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         50, ge=1, le=100, description="Lowest score that alerts; lower findings are dropped."
     )
 
+    # the web app
+    web_port: int = Field(
+        8000, ge=1, le=65535,
+        description="Port of the web app (`markwatch serve`, `make demo`); --port overrides it.")
+
     # bundled test marketplaces
     marketplaces_host: str = Field("127.0.0.1", description="Host the test marketplaces bind.")
     marketplaces_port: int = Field(

@@ -16,9 +16,9 @@ import click
 @click.option("--limit", type=int, default=40, show_default=True, help="Alerts to print.")
 @click.option("--serve/--no-serve", default=False, show_default=True,
               help="Afterwards, start the web app on the demo store until Ctrl-C.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port of the web app (with --serve).")
-def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: int) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port of the web app (with --serve; default: MARKWATCH_WEB_PORT, 8000).")
+def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: int | None) -> None:
     """Crawl the bundled test marketplaces, match, queue alerts and show the alert queue.
 
     Starts from an empty store each time. The test marketplaces run on loopback, so the demo
@@ -39,7 +39,16 @@ def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: i
     from db.alerts import alert_queue, status_counts
     from db.session import make_engine, session_factory
     from markwatch.cli import emit_alerts
-    from markwatch.demo import ProcessFailed, run_demo
+    from markwatch.demo import run_demo
+    from markwatch.processes import ProcessFailed, require_free_ports
+
+    web_port = port or settings.web_port
+    if serve:  # before minutes of crawling, not after
+        try:
+            require_free_ports("127.0.0.1", [web_port], what="the web app",
+                               setting="MARKWATCH_WEB_PORT (or --port)")
+        except ProcessFailed as exc:
+            raise click.ClickException(str(exc)) from None
 
     console = Console(stderr=True)
     console.print(f"[bold]markwatch demo[/] — store: {settings.effective_database_url}, "
@@ -86,7 +95,7 @@ def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: i
         click.echo(f"Showing the top {limit}. All of them: "
                    f"MARKWATCH_DATA_DIR={settings.data_dir} markwatch alerts")
     if serve:
-        _serve_demo(settings, engine_url=settings.effective_database_url, port=port)
+        _serve_demo(settings, engine_url=settings.effective_database_url, port=web_port)
 
 
 def _serve_demo(settings, *, engine_url: str, port: int) -> None:
@@ -100,6 +109,13 @@ def _serve_demo(settings, *, engine_url: str, port: int) -> None:
         logins = ensure_demo_users(s)
     engine.dispose()
     reviewer = next(x.email for x in logins if x.role == "reviewer")
+    from markwatch.processes import port_taken
+
+    if port_taken("127.0.0.1", port):  # taken while the demo crawled
+        raise click.ClickException(
+            f"the web app needs port {port} on 127.0.0.1, and another program took it: stop it, "
+            "or set MARKWATCH_WEB_PORT (or --port) to a free port; the demo store is kept, so "
+            "`markwatch serve` serves it without crawling again")
     click.echo(f"\nThe web app: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
     click.echo(f"Demo sign-in: {reviewer} / {DEMO_PASSWORD} — every rights holder has "
                f"admin@, reviewer@ and viewer@<slug>.example with the same password.")

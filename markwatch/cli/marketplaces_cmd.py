@@ -72,7 +72,9 @@ def serve(
     try:
         serve_until_signalled(mp, ready)
     except OSError as exc:
-        raise click.ClickException(f"cannot serve the test marketplaces: {exc}") from None
+        raise click.ClickException(
+            f"cannot serve the test marketplaces on ports {mp.port}-{mp.port + len(shops()) - 1}: "
+            f"{exc}; set MARKWATCH_MARKETPLACES_PORT (or --port) to a free first port") from None
 
 
 @marketplaces.command("generate")

@@ -20,16 +20,22 @@ def serve_web(host: str, port: int, *, log_level: str = "info") -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-def serve(host: str, port: int) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to bind (default: MARKWATCH_WEB_PORT, 8000).")
+def serve(host: str, port: int | None) -> None:
     """Start the web app (review pages and the /api/v1 API) on the configured store.
 
     In embedded mode (no MARKWATCH_BROKER_URL) notices are sent by this process; with a broker
     they go to the Celery workers. Create the first user with ``markwatch users add``.
     """
     from markwatch.cli import _settings
+    from markwatch.processes import port_taken
 
     s = _settings()
+    port = port or s.web_port
+    if port_taken(host, port):
+        raise click.ClickException(f"port {port} on {host} is taken by another program: stop "
+                                   "it, or set MARKWATCH_WEB_PORT (or --port) to a free port")
     click.echo(f"markwatch web app on http://{host}:{port}/ (store: {s.effective_database_url})")
     serve_web(host, port, log_level=s.log_level)
 
