@@ -32,6 +32,7 @@ from db.models import (
     RightsHolder,
     Watch,
 )
+from db.tables import TableError, as_comma_csv, parse_date, plain_error, table_text
 
 MAX_ROWS = 200_000
 
@@ -53,9 +54,15 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     ids: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        out = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.warnings:
+            out += "; " + "; ".join(self.warnings[:20])
+            if len(self.warnings) > 20:
+                out += f"; and {len(self.warnings) - 20} more warnings"
+        return out
 
 
 def seller_key(name: str) -> str:
@@ -68,12 +75,18 @@ def seller_key(name: str) -> str:
 # --- row models --------------------------------------------------------------------------------
 
 
-def _split(v: Any) -> list[str]:
+def _split(v: Any, separators: str = "|;") -> list[str]:
+    """A list cell: parts separated by | (or ; as Excel users write them)."""
     if v is None:
         return []
     if isinstance(v, list):
         return [str(x).strip() for x in v if str(x).strip()]
-    return [p.strip() for p in str(v).split("|") if p.strip()]
+    return [p.strip() for p in re.split(f"[{re.escape(separators)}]", str(v)) if p.strip()]
+
+
+def _split_codes(v: Any) -> list[str]:
+    """A list of codes or numbers: commas and spaces separate them too (25,28 or EU GB)."""
+    return _split(v, "|;, ")
 
 
 class _Row(BaseModel):
@@ -106,7 +119,8 @@ class MarketplaceRow(_Row):
     def _empty_none(cls, v: Any) -> Any:
         return v or None
 
-    _countries = field_validator("countries", mode="before")(classmethod(lambda cls, v: _split(v)))
+    _countries = field_validator("countries", mode="before")(
+        classmethod(lambda cls, v: _split_codes(v)))
 
     @model_validator(mode="after")
     def _based_where_it_sells(self) -> MarketplaceRow:
@@ -127,9 +141,10 @@ class MarkRow(_Row):
     expires_on: date | None = None
     famous: bool = False
 
-    _lists = field_validator("aliases", "jurisdictions", "nice_classes", mode="before")(
-        classmethod(lambda cls, v: _split(v))
-    )
+    _lists = field_validator("aliases", mode="before")(classmethod(lambda cls, v: _split(v)))
+    _codes = field_validator("jurisdictions", "nice_classes", mode="before")(
+        classmethod(lambda cls, v: _split_codes(v)))
+    _date = field_validator("expires_on", mode="before")(classmethod(lambda cls, v: parse_date(v)))
 
     @field_validator("nice_classes")
     @classmethod
@@ -142,6 +157,10 @@ class MarkRow(_Row):
     @field_validator("famous", mode="before")
     @classmethod
     def _bool(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().casefold() in ("ja", "oui", "sí", "si", "是", "x"):
+            return True
+        if isinstance(v, str) and v.strip().casefold() in ("nein", "non", "否"):
+            return False
         return v or False
 
 
@@ -205,7 +224,17 @@ def read_rows(source: str | Path | io.TextIOBase, model: type[R]) -> list[tuple[
 
 
 def _name(source: str | Path | io.TextIOBase) -> str:
-    return str(source) if not isinstance(source, io.TextIOBase) else "<stream>"
+    if isinstance(source, io.TextIOBase):
+        return str(getattr(source, "name", "") or "<stream>")
+    return str(source)
+
+
+class NamedText(io.StringIO):
+    """Text from somewhere with a name (an uploaded file): errors name it."""
+
+    def __init__(self, text: str, name: str):
+        super().__init__(text)
+        self.name = name
 
 
 def parse_rows(
@@ -216,23 +245,25 @@ def parse_rows(
     name = _name(source)
     try:
         if isinstance(source, io.TextIOBase):
-            text = source.read()
+            text = as_comma_csv(source.read())
+            if "\x00" in text:
+                raise TableError(0, "file contains NUL bytes; not a CSV text file")
         else:
-            text = Path(source).read_bytes().decode("utf-8-sig")
+            text = table_text(Path(source).read_bytes(), str(source))
     except FileNotFoundError:
         raise RegistryImportError(name, [(0, "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise RegistryImportError(name, [(0, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except TableError as exc:
+        raise RegistryImportError(name, [(exc.line, exc.message)]) from None
     except OSError as exc:
         raise RegistryImportError(name, [(0, f"cannot read: {exc.strerror}")]) from None
-    if "\x00" in text:
-        raise RegistryImportError(name, [(0, "file contains NUL bytes; not a CSV text file")])
     reader = csv.DictReader(io.StringIO(text, newline=""))
     required = [n for n, f in model.model_fields.items() if f.is_required()]
-    header = reader.fieldnames or []
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
     missing = [c for c in required if c not in header]
     if missing:
-        raise RegistryImportError(name, [(1, f"missing column(s): {', '.join(missing)}")])
+        raise RegistryImportError(name, [(1, f"missing column(s): {', '.join(missing)}; the "
+                                          f"header has: {', '.join(header) or 'nothing'}")])
     rows: list[tuple[int, R]] = []
     errors: list[tuple[int, str]] = []
     for raw in reader:
@@ -251,10 +282,11 @@ def parse_rows(
         try:
             rows.append((line, model.model_validate(data)))
         except ValidationError as exc:
-            msg = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()
-            )
-            errors.append((line, msg))
+            msgs = []
+            for e in exc.errors():
+                column = str(e["loc"][0]) if e["loc"] else "row"
+                msgs.append(plain_error(column, data.get(column), str(e["msg"])))
+            errors.append((line, "; ".join(dict.fromkeys(msgs))))
     return rows, errors
 
 
@@ -421,6 +453,14 @@ def _write_marks(
         _upsert(
             session, result, existing, functools.partial(Mark, rights_holder_id=holder.id), mark_values(r)
         )
+        where = f"line {line}: " if line else ""
+        if r.status in (MarkStatus.EXPIRED, MarkStatus.CANCELLED):
+            result.warnings.append(f"{where}{r.mark} is {r.status.value}: it is kept for the "
+                                   "record, and no notice can rest on it")
+        elif r.expires_on is not None and r.expires_on < date.today():
+            result.warnings.append(f"{where}{r.mark} expired on {r.expires_on.isoformat()}: "
+                                   "renew it or record the renewal; until then no notice can rest "
+                                   "on it")
     _finish(source, res)
     return result
 

@@ -34,7 +34,7 @@ def registry_view(scope: Scope) -> dict[str, list[Any]]:
     }
 
 
-def scoped_csv(text: str, slug: str, *, column: str = "rights_holder") -> str:
+def scoped_csv(text: str, slug: str, *, column: str = "rights_holder", name: str = "upload") -> str:
     """A registry CSV made to name only this rights holder: an empty or missing column is
     filled in, another holder's slug is an error (reported with its line)."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -58,7 +58,7 @@ def scoped_csv(text: str, slug: str, *, column: str = "rights_holder") -> str:
     if errors:
         from db.registry import RegistryImportError
 
-        raise RegistryImportError("upload", errors)
+        raise RegistryImportError(name, errors)
     return out.getvalue()
 
 

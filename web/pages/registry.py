@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from db.enforcement import RightsDocument
 from db.registry import (
+    NamedText,
     RegistryImportError,
     add_mark,
     add_watch,
@@ -23,6 +24,7 @@ from db.registry import (
     import_watches,
 )
 from db.registry_view import add_document, registry_view, scoped_csv
+from db.tables import TableError, table_text
 from db.tenancy import Refused
 from web import services
 from web.app import SANDBOX_CSP
@@ -44,7 +46,10 @@ def registry(request: Request, ctx: Reader, imported: Annotated[str | None, Quer
 
 
 def _ok(what: str, result: Any) -> Response:
-    return RedirectResponse("/registry?" + urlencode({"imported": f"{what}: {result}"}), status_code=303)
+    message = f"{what}: {result}"
+    if len(message) > 200:  # the page shows it from the query string (at most 200 characters)
+        message = message[:197] + "..."
+    return RedirectResponse("/registry?" + urlencode({"imported": message}), status_code=303)
 
 
 @router.post("/registry/marks")
@@ -122,16 +127,20 @@ async def registry_import(
     raw = await file.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
         raise Refused("the file is larger than 10 MB; split it")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RegistryImportError("upload", [(0, "not UTF-8 text")]) from None
-    if "\x00" in text:
-        raise RegistryImportError("upload", [(0, "file contains NUL bytes; not a CSV text file")])
-    # the import writes to the store: in the thread pool, never on the event loop
-    result = await run_in_threadpool(
-        IMPORTERS[kind], ctx.session, io.StringIO(scoped_csv(text, ctx.holder_slug)))
-    return _ok(kind, result)
+    # errors name the file the admin chose (never a stream), without any path it came with
+    name = (file.filename or "upload").replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = name[-120:] or "upload"
+
+    def run() -> Any:
+        try:
+            text = table_text(raw, name)  # CSV with , ; tab or |, or an .xlsx workbook
+        except TableError as exc:
+            raise RegistryImportError(name, [(exc.line, exc.message)]) from None
+        return IMPORTERS[kind](ctx.session, NamedText(scoped_csv(text, ctx.holder_slug, name=name),
+                                                      name))
+
+    # reading a workbook and writing to the store: in the thread pool, never on the event loop
+    return _ok(kind, await run_in_threadpool(run))
 
 
 @router.post("/registry/documents")
