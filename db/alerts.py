@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -203,16 +204,33 @@ def _now() -> datetime:
     return utcnow()
 
 
-def matched_mark(*, mark_id: int | None = None, word: str | None = None) -> sa.Exists:
-    """Alerts that matched a mark (any of their marks, not only the best), given by id or by
-    word mark (case-insensitive)."""
+def matched_mark(*, mark_id: int | None = None, word: str | None = None,
+                 mark_ids: Sequence[int] | None = None) -> sa.Exists:
+    """Alerts that matched a mark (any of their marks, not only the best), given by id (or
+    ids) or by word mark (case-insensitive)."""
     conds: list[sa.ColumnElement[bool]] = [AlertMark.alert_id == Alert.id]
     if mark_id is not None:
         conds.append(AlertMark.mark_id == mark_id)
+    if mark_ids is not None:
+        conds.append(AlertMark.mark_id.in_(list(mark_ids)))
     if word is not None:
         m = aliased(Mark)
         conds += [AlertMark.mark_id == m.id, sa.func.lower(m.word_mark) == word.lower()]
     return sa.exists().where(*conds)
+
+
+def marks_named(session: Session, name: str, *, rights_holder_id: int | None = None) -> list[Mark]:
+    """The marks whose word mark or a registered alias is ``name`` (compared in NFKC, case
+    folded, spaces collapsed): "墨朗" and "MOLANG" find the same mark."""
+    def key(text: Any) -> str:
+        return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+
+    want = key(name)
+    q = sa.select(Mark).order_by(Mark.id)
+    if rights_holder_id is not None:
+        q = q.where(Mark.rights_holder_id == rights_holder_id)
+    return [m for m in session.scalars(q)
+            if key(m.word_mark) == want or any(key(a) == want for a in m.aliases or [])]
 
 
 def marks_of(session: Session, alert_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -270,9 +288,14 @@ def alert_queue(
     min_score: int | None = None,
     rights_holder: str | None = None,
     limit: int | None = None,
+    mark_ids: Sequence[int] | None = None,
+    tier: str | None = None,
+    seller: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> list[QueueRow]:
-    """The alert queue, highest score first, with optional filters (``mark``: any of an alert's
-    matched marks)."""
+    """The alert queue, highest score first, with optional filters (``mark``, ``mark_ids``: any
+    of an alert's matched marks; ``since`` and ``until``: the day it was found, both included)."""
     q = (
         sa.select(Alert, Listing, Mark, Marketplace, RightsHolder)
         .join(Listing, Alert.listing_id == Listing.id)
@@ -291,6 +314,17 @@ def alert_queue(
         q = q.where(Alert.score >= min_score)
     if rights_holder:
         q = q.where(RightsHolder.slug == rights_holder)
+    if mark_ids is not None:
+        q = q.where(matched_mark(mark_ids=mark_ids))
+    if tier:
+        q = q.where(Alert.tier == tier)
+    if seller:
+        q = q.where(Listing.seller == seller)
+    if since:
+        q = q.where(Alert.created_at >= datetime.combine(since, datetime.min.time(), UTC))
+    if until:
+        q = q.where(Alert.created_at < datetime.combine(until, datetime.min.time(), UTC)
+                    + timedelta(days=1))
     if limit:
         q = q.limit(limit)
     rows = []

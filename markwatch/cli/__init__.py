@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -392,15 +393,48 @@ def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
 @click.option("--marketplace", help="Marketplace code.")
 @click.option("--rights-holder", help="Rights holder slug.")
 @click.option("--min-score", type=click.IntRange(0, 100))
+@click.option("--tier", type=click.Choice(["high", "medium", "low"]))
+@click.option("--seller", help="Seller name, exactly as the marketplace shows it.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Found on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Found on or before this day.")
 @click.option("--limit", type=click.IntRange(1), default=None)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
-def alerts_cmd(fmt: str, **filters: Any) -> None:
-    """Show the alert queue, highest score first."""
-    from db.alerts import alert_queue
+def alerts_cmd(fmt: str, mark: str | None, marketplace: str | None, rights_holder: str | None,
+               since: datetime | None, until: datetime | None, **filters: Any) -> None:
+    """Show the alert queue, highest score first. ``--mark`` takes the word mark or any
+    registered alias (墨朗 or MOLANG); an unknown mark, marketplace or rights holder is an
+    error, not an empty table."""
+    import sqlalchemy as sa
+
+    from db.alerts import alert_queue, marks_named
+    from db.models import Marketplace, RightsHolder
 
     with _sessions()() as s:
-        rows = alert_queue(s, **filters)
+        holder_id = None
+        if rights_holder:
+            holder_id = s.scalar(sa.select(RightsHolder.id).filter_by(slug=rights_holder))
+            if holder_id is None:
+                known = s.scalars(sa.select(RightsHolder.slug).order_by(RightsHolder.slug)).all()
+                raise click.BadParameter(f"no rights holder {rights_holder!r}; known: "
+                                         f"{', '.join(known) or 'none'}",
+                                         param_hint="--rights-holder")
+        if marketplace and s.scalar(sa.select(Marketplace.id).filter_by(code=marketplace)) is None:
+            known = s.scalars(sa.select(Marketplace.code).order_by(Marketplace.code)).all()
+            raise click.BadParameter(f"no marketplace {marketplace!r}; known: "
+                                     f"{', '.join(known) or 'none'}", param_hint="--marketplace")
+        if mark:
+            found = marks_named(s, mark, rights_holder_id=holder_id)
+            if not found:
+                raise click.BadParameter(f"no mark or alias {mark!r}"
+                                         + (f" of {rights_holder}" if rights_holder else ""),
+                                         param_hint="--mark")
+            filters["mark_ids"] = [m.id for m in found]
+        if since and until and until < since:
+            raise click.BadParameter("--until is before --since", param_hint="--until")
+        rows = alert_queue(s, marketplace=marketplace, rights_holder=rights_holder,
+                           since=since.date() if since else None,
+                           until=until.date() if until else None, **filters)
     emit_alerts(rows, fmt)
 
 
