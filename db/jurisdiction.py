@@ -58,6 +58,8 @@ class Support:
 def support(mark: Mark, market: Marketplace, today: date) -> Support:
     """Whether ``mark`` can support a notice to ``market`` on ``today``, and why (not)."""
     name = f"{mark.word_mark} ({mark.office} {mark.registration_number})"
+    if getattr(mark, "retired_at", None) is not None:
+        return Support(mark, False, f"{name} is retired: the rights holder no longer enforces it")
     if mark.status is not MarkStatus.REGISTERED:
         return Support(mark, False, f"{name} is {mark.status.value}, not registered")
     if mark.expires_on is not None and mark.expires_on < today:

@@ -144,6 +144,8 @@ class Mark(Base):
     )
     expires_on: Mapped[date | None]
     famous: Mapped[bool] = mapped_column(default=False)
+    #: the rights holder stopped enforcing it: no screening, its watches paused, no notice
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -185,6 +187,8 @@ class AuthorisedSeller(Base):
     )
     seller_name: Mapped[str] = mapped_column(sa.String(300))
     seller_key: Mapped[str] = mapped_column(sa.String(300))  # casefolded, spaces collapsed
+    #: the authorisation ended: from this day the seller is screened like any other
+    ended_on: Mapped[date | None]
     created_at: Mapped[created_at]
 
     marketplace: Mapped[Marketplace | None] = relationship()

@@ -21,13 +21,26 @@ from db.models import (
 )
 from db.tenancy import Scope
 
+SELLERS_PAGE = 200  # authorised sellers per registry page (a holder may have 200,000)
 
-def registry_view(scope: Scope) -> dict[str, list[Any]]:
+
+def registry_view(scope: Scope, *, seller_q: str = "", seller_page: int = 1) -> dict[str, Any]:
+    """The registry of one holder; authorised sellers a page at a time, optionally those whose
+    name contains ``seller_q``."""
     s = scope.session
+    sellers = scope.select(AuthorisedSeller)
+    if seller_q:
+        like = "%" + seller_q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sellers = sellers.where(AuthorisedSeller.seller_name.ilike(like, escape="\\"))
+    total = s.scalar(sellers.with_only_columns(sa.func.count()).order_by(None)) or 0
+    pages = max(1, -(-total // SELLERS_PAGE))
+    page = min(max(1, seller_page), pages)
     return {
         "marks": list(s.scalars(scope.select(Mark).order_by(Mark.word_mark, Mark.id))),
         "products": list(s.scalars(scope.select(Product).order_by(Product.name))),
-        "sellers": list(s.scalars(scope.select(AuthorisedSeller).order_by(AuthorisedSeller.seller_name))),
+        "sellers": list(s.scalars(sellers.order_by(AuthorisedSeller.seller_name, AuthorisedSeller.id)
+                                  .offset((page - 1) * SELLERS_PAGE).limit(SELLERS_PAGE))),
+        "sellers_total": total, "seller_page": page, "seller_pages": pages, "seller_q": seller_q,
         "watches": list(s.scalars(scope.select(Watch).order_by(Watch.id))),
         "documents": list(s.scalars(scope.select(RightsDocument).order_by(RightsDocument.id))),
         "marketplaces": list(s.scalars(sa.select(Marketplace).order_by(Marketplace.code))),

@@ -19,6 +19,8 @@ import matcher
 from db.alerts import Finding, per_holder, record_findings
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
+from db.registry_lifecycle import active_authorisation
+from db.types import utcnow
 from markwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def _fingerprint(session: Session) -> str:
         session.execute(
             sa.select(
                 sa.func.count(), sa.func.max(AuthorisedSeller.created_at), sa.func.max(AuthorisedSeller.id)
-            )
+            ).where(active_authorisation(utcnow().date()))  # an ended one changes the count
         ).one(),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -61,7 +63,8 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
             owner=m.rights_holder.name,
             famous=m.famous,
         )
-        for m in session.scalars(sa.select(Mark).where(Mark.status.in_(SCREENED_STATUSES)))
+        for m in session.scalars(sa.select(Mark).where(Mark.status.in_(SCREENED_STATUSES),
+                                                       Mark.retired_at.is_(None)))
     ]
     products = [
         matcher.ProductRecord(
@@ -80,7 +83,8 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
             seller=s.seller_name,
             marketplace=s.marketplace.code if s.marketplace else None,
         )
-        for s in session.scalars(sa.select(AuthorisedSeller))
+        for s in session.scalars(sa.select(AuthorisedSeller)
+                                 .where(active_authorisation(utcnow().date())))
     ]
     return matcher.build_index(marks, products=products, sellers=sellers, config=config)
 

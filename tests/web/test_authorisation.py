@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from db.accounts import create_token
 from db.cases import build_cases
 from db.enforcement import Case, CounterNotice, Notice, RightsDocument
-from db.models import Alert, Listing, Mark, User
+from db.models import Alert, AuthorisedSeller, Listing, Mark, User, Watch
 from db.notices import record_answer, record_counter_notice
 from db.registry_view import add_document
 from db.session import make_engine, session_factory, transaction
@@ -52,6 +52,8 @@ def other_tenant_objects(url: str, filled) -> dict[str, object]:
         _raw, tok = create_token(s, admin, "b's token")
         reviewer = s.scalar(sa.select(User).where(User.email == f"reviewer@{B}.example"))
         mark = s.scalars(scope.select(Mark)).first()
+        watch_id = s.scalars(scope.select(Watch)).first().id
+        seller_id = s.scalars(scope.select(AuthorisedSeller)).first().id
         seller = s.get(Alert, ids[0]).listing.seller
         market = s.get(Alert, ids[0]).listing.marketplace.code
         n_sent, n_draft = notices[0].id, notices[-1].id
@@ -69,6 +71,7 @@ def other_tenant_objects(url: str, filled) -> dict[str, object]:
         "counter_notice_id": cn_id, "document_id": doc.id, "user_id": reviewer.id,
         "token_id": tok.id, "mark_registration": mark.registration_number, "mark_id": mark.id,
         "seller": seller, "marketplace": market, "factory": factory,
+        "watch_id": watch_id, "seller_id": seller_id,
     }
 
 
@@ -77,7 +80,8 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
     counter = {"seller": "x", "received_on": "2026-02-01", "deadline": "2026-02-11"}
     f = {"alert_id": o["alert_id"], "case_id": o["case_id"], "notice_id": o["notice_id"],
          "counter_notice_id": o["counter_notice_id"], "document_id": o["document_id"],
-         "user_id": o["user_id"], "token_id": o["token_id"]}
+         "user_id": o["user_id"], "token_id": o["token_id"], "watch_id": o["watch_id"],
+         "seller_id": o["seller_id"], "mark_id": o["mark_id"]}
     rows = [
         # API
         ("GET", "/api/v1/alerts/{alert_id}", {}),
@@ -99,6 +103,11 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         ("GET", "/api/v1/sellers/history", {"params": {"marketplace": o["marketplace"], "seller": o["seller"]}}),
         ("POST", "/api/v1/watches", {"json": {"mark_registration": o["mark_registration"],
                                               "marketplace": "shopa", "terms": ["x"]}}),
+        ("PATCH", "/api/v1/watches/{watch_id}", {"json": {"schedule_minutes": 60}}),
+        ("POST", "/api/v1/watches/{watch_id}/pause", {}),
+        ("POST", "/api/v1/watches/{watch_id}/resume", {}),
+        ("POST", "/api/v1/sellers/{seller_id}/end", {"json": {"ended_on": "2026-01-01"}}),
+        ("POST", "/api/v1/marks/{mark_id}/retire", {}),
         # pages
         ("GET", "/alerts/{alert_id}", {}),
         ("GET", "/alerts/{alert_id}/captured", {}),
@@ -128,6 +137,11 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         ("POST", "/registry/products", {"data": {"name": "p", "mark_registration": o["mark_registration"]}}),
         ("POST", "/registry/documents", {"data": {"title": "t", "mark_id": str(o["mark_id"])},
                                          "files": {"file": ("a.txt", b"x", "text/plain")}}),
+        ("POST", "/registry/watches/{watch_id}/edit", {"data": {"terms": "x", "schedule_minutes": "60"}}),
+        ("POST", "/registry/watches/{watch_id}/pause", {"data": {}}),
+        ("POST", "/registry/watches/{watch_id}/resume", {"data": {}}),
+        ("POST", "/registry/sellers/{seller_id}/end", {"data": {"ended_on": "2026-01-01"}}),
+        ("POST", "/registry/marks/{mark_id}/retire", {"data": {}}),
         ("POST", "/users/{user_id}/role", {"data": {"role": "admin"}}),
         ("POST", "/users/{user_id}/deactivate", {"data": {}}),
         ("POST", "/tokens/{token_id}/revoke", {"data": {}}),
@@ -179,7 +193,10 @@ def _state(factory, o) -> tuple:
                 s.get(CounterNotice, o["counter_notice_id"]).status, s.get(User, o["user_id"]).role,
                 s.get(User, o["user_id"]).active, s.get(RightsDocument, o["document_id"]).title,
                 s.scalar(sa.select(sa.func.count()).select_from(Case)),
-                s.scalar(sa.select(sa.func.count()).select_from(Notice)))
+                s.scalar(sa.select(sa.func.count()).select_from(Notice)),
+                s.get(Watch, o["watch_id"]).active, s.get(Watch, o["watch_id"]).schedule_minutes,
+                s.get(AuthorisedSeller, o["seller_id"]).ended_on,
+                s.get(Mark, o["mark_id"]).retired_at)
 
 
 def test_matrix_other_tenant_objects_are_403_or_404(world, store_url, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -23,9 +24,11 @@ from db.registry import (
     import_sellers,
     import_watches,
 )
+from db.registry_lifecycle import edit_watch, end_authorisation, retire_mark, set_watch_active
 from db.registry_view import add_document, registry_view, scoped_csv
 from db.tables import TableError, table_text
 from db.tenancy import Refused
+from db.types import utcnow
 from web import services
 from web.app import SANDBOX_CSP
 from web.core import (
@@ -41,8 +44,12 @@ router = APIRouter()
 
 
 @router.get("/registry")
-def registry(request: Request, ctx: Reader, imported: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
-    return page(request, "registry.html", ctx, r=registry_view(ctx.scope), imported=imported)
+def registry(request: Request, ctx: Reader,
+             imported: Annotated[str | None, Query(max_length=200)] = None,
+             seller_q: Annotated[str, TextLimits(300), Query()] = "",
+             seller_page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    return page(request, "registry.html", ctx, imported=imported, today=utcnow().date(),
+                r=registry_view(ctx.scope, seller_q=seller_q, seller_page=seller_page))
 
 
 def _ok(what: str, result: Any) -> Response:
@@ -167,3 +174,39 @@ def document(ctx: Reader, document_id: Id) -> Response:
     return Response(d.body, media_type="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{safe}"',
         "Content-Security-Policy": SANDBOX_CSP})
+
+
+# --- the registry over time ----------------------------------------------------------------------
+
+
+@router.post("/registry/watches/{watch_id}/edit")
+def watch_edit(ctx: Admin, watch_id: Id, terms: Annotated[str, TextLimits(1000, 1), Form()],
+               schedule_minutes: Annotated[int, Form(ge=5, le=60 * 24 * 31)]) -> Response:
+    w = edit_watch(ctx.scope, watch_id, terms=re.split(r"[|;]", terms),
+                   schedule_minutes=schedule_minutes)
+    return _ok("watch", f"{' | '.join(w.terms)}, every {w.schedule_minutes} min")
+
+
+@router.post("/registry/watches/{watch_id}/pause")
+def watch_pause(ctx: Admin, watch_id: Id) -> Response:
+    set_watch_active(ctx.scope, watch_id, False)
+    return _ok("watch", "paused")
+
+
+@router.post("/registry/watches/{watch_id}/resume")
+def watch_resume(ctx: Admin, watch_id: Id) -> Response:
+    set_watch_active(ctx.scope, watch_id, True)
+    return _ok("watch", "resumed; its next crawl is due now")
+
+
+@router.post("/registry/sellers/{seller_id}/end")
+def seller_end(ctx: Admin, seller_id: Id, ended_on: Annotated[date, Form()]) -> Response:
+    a = end_authorisation(ctx.scope, seller_id, ended_on)
+    return _ok("authorised seller", f"{a.seller_name} authorised until {ended_on.isoformat()} "
+               "(from then on screened like any seller)")
+
+
+@router.post("/registry/marks/{mark_id}/retire")
+def mark_retire(ctx: Admin, mark_id: Id) -> Response:
+    m = retire_mark(ctx.scope, mark_id)
+    return _ok("mark", f"{m.word_mark} retired: no more screening, its watches paused")

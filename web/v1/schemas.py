@@ -211,6 +211,8 @@ class MarkOut(BaseModel):
     nice_classes: list[Any]
     jurisdictions: list[Any]
     status: str
+    expires_on: date | None = None
+    retired: bool = False
 
 
 class WatchIn(BaseModel):
@@ -218,6 +220,22 @@ class WatchIn(BaseModel):
     marketplace: Annotated[str, TextLimits(32, 1)]
     terms: list[Annotated[str, TextLimits(200, 1)]] = Field(min_length=1, max_length=20)
     schedule_minutes: int = Field(360, ge=5, le=60 * 24 * 31)
+
+
+class WatchEdit(BaseModel):
+    terms: list[Annotated[str, TextLimits(200, 1)]] | None = Field(None, min_length=1, max_length=20)
+    schedule_minutes: int | None = Field(None, ge=5, le=60 * 24 * 31)
+
+
+class EndIn(BaseModel):
+    ended_on: date = Field(description="From this day the seller is not authorised")
+
+
+class SellerOut(BaseModel):
+    seller_id: int
+    seller: str
+    marketplace_id: int | None
+    ended_on: date | None
 
 
 class WatchOut(BaseModel):

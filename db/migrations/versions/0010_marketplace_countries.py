@@ -1,4 +1,5 @@
-"""marketplaces operate in several countries (a notice's right must be valid in one of them)
+"""marketplaces operate in several countries (a notice's right must be valid in one of them);
+marks can be retired and authorisations ended
 
 Revision ID: 0010
 Revises: 0009
@@ -9,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import db.types
 
 revision = '0010'
 down_revision = '0009'
@@ -30,8 +33,16 @@ def upgrade() -> None:
                      .values(countries=[country] if country else []))
     with op.batch_alter_table('marketplace', schema=None) as batch_op:
         batch_op.alter_column('countries', existing_type=JSON, nullable=False)
+    with op.batch_alter_table('mark', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('retired_at', db.types.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('authorised_seller', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ended_on', sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('authorised_seller', schema=None) as batch_op:
+        batch_op.drop_column('ended_on')
+    with op.batch_alter_table('mark', schema=None) as batch_op:
+        batch_op.drop_column('retired_at')
     with op.batch_alter_table('marketplace', schema=None) as batch_op:
         batch_op.drop_column('countries')
