@@ -18,6 +18,7 @@ from db.models import (
     Role,
     User,
 )
+from db.session import rowcount
 from db.tenancy import Refused, Scope
 from db.types import utcnow
 
@@ -81,6 +82,19 @@ def session_user(session: Session, token: str, *, now: datetime | None = None) -
     return ws, user
 
 
+def set_password(session: Session, user: User, password_hash: str, *,
+                 keep_session: str | None = None) -> int:
+    """A new password: every session of the user ends but ``keep_session`` (the one changing
+    it); returns how many ended."""
+    user.password_hash = password_hash
+    q = sa.delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_session is not None:
+        q = q.where(WebSession.token_hash != token_digest(keep_session))
+    ended = rowcount(session.execute(q.execution_options(synchronize_session=False)))
+    session.flush()
+    return ended
+
+
 def end_session(session: Session, token: str) -> None:
     session.execute(sa.delete(WebSession).where(WebSession.token_hash == token_digest(token)))
 
@@ -95,10 +109,18 @@ class Person(Protocol):
     def rights_holder_id(self) -> int: ...
 
 
-def create_token(session: Session, user: Person, name: str) -> tuple[str, ApiToken]:
+#: how long a new API token may live, in days (the page offers these)
+TOKEN_DAYS = (30, 90, 365)
+
+
+def create_token(session: Session, user: Person, name: str, *, days: int = 90,
+                 now: datetime | None = None) -> tuple[str, ApiToken]:
+    if not 1 <= days <= max(TOKEN_DAYS):
+        raise Refused(f"a token lives 1 to {max(TOKEN_DAYS)} days")
     raw = "mwt_" + secrets.token_urlsafe(32)
     tok = ApiToken(rights_holder_id=user.rights_holder_id, user_id=user.id, name=name,
-                   prefix=raw[:12], token_hash=token_digest(raw))
+                   prefix=raw[:12], token_hash=token_digest(raw),
+                   expires_at=(now or utcnow()) + timedelta(days=days))
     session.add(tok)
     session.flush()
     return raw, tok
@@ -113,6 +135,8 @@ def token_user(session: Session, raw: str) -> User | None:
         return None
     tok, user = row
     if not user.active or user.rights_holder_id != tok.rights_holder_id:
+        return None
+    if tok.expires_at is not None and tok.expires_at <= utcnow():
         return None
     return user
 

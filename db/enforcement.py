@@ -92,6 +92,8 @@ class ApiToken(Base):
     created_at: Mapped[created_at]
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a token stops working at this time (tokens made before expiry existed: never)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --- rights documents ---------------------------------------------------------------------------

@@ -142,6 +142,7 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         ("POST", "/registry/watches/{watch_id}/resume", {"data": {}}),
         ("POST", "/registry/sellers/{seller_id}/end", {"data": {"ended_on": "2026-01-01"}}),
         ("POST", "/registry/marks/{mark_id}/retire", {"data": {}}),
+        ("POST", "/users/{user_id}/password", {"data": {"password": "a new password 1"}}),
         ("POST", "/users/{user_id}/role", {"data": {"role": "admin"}}),
         ("POST", "/users/{user_id}/deactivate", {"data": {}}),
         ("POST", "/tokens/{token_id}/revoke", {"data": {}}),
@@ -166,7 +167,7 @@ NO_OBJECT = {
     ("GET", "/alerts"), ("GET", "/cases"), ("GET", "/dashboard"), ("GET", "/registry"),
     ("POST", "/registry/marks"), ("POST", "/registry/sellers"), ("POST", "/registry/import"),
     ("GET", "/users"), ("POST", "/users"), ("GET", "/tokens"), ("POST", "/tokens"),
-    ("GET", "/healthz"),
+    ("GET", "/healthz"), ("GET", "/account"), ("POST", "/account/password"),
 }
 #: natural-key routes: another holder's key is "unknown" to the registry (422), or 403
 REGISTRY = {("POST", "/api/v1/watches"), ("POST", "/registry/watches"), ("POST", "/registry/products")}
@@ -196,7 +197,7 @@ def _state(factory, o) -> tuple:
                 s.scalar(sa.select(sa.func.count()).select_from(Notice)),
                 s.get(Watch, o["watch_id"]).active, s.get(Watch, o["watch_id"]).schedule_minutes,
                 s.get(AuthorisedSeller, o["seller_id"]).ended_on,
-                s.get(Mark, o["mark_id"]).retired_at)
+                s.get(Mark, o["mark_id"]).retired_at, s.get(User, o["user_id"]).password_hash)
 
 
 def test_matrix_other_tenant_objects_are_403_or_404(world, store_url, monkeypatch):

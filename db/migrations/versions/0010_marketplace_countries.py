@@ -1,5 +1,5 @@
 """marketplaces operate in several countries (a notice's right must be valid in one of them);
-marks can be retired and authorisations ended
+marks can be retired and authorisations ended; API tokens expire
 
 Revision ID: 0010
 Revises: 0009
@@ -37,9 +37,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('retired_at', db.types.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('authorised_seller', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ended_on', sa.Date(), nullable=True))
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expires_at', db.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
     with op.batch_alter_table('authorised_seller', schema=None) as batch_op:
         batch_op.drop_column('ended_on')
     with op.batch_alter_table('mark', schema=None) as batch_op:
