@@ -14,7 +14,10 @@ typo                  deletion neighbourhood of the fuzzy key (SymSpell): every 
 phonetic              Metaphone key
 fused                 the same exact/loose tables, probed with the substrings of a long word
 word_substitution     each word of a multi-word mark
-alias (Chinese)       first two characters of each Han alias; pinyin of the first two syllables
+alias (Chinese, Thai, first two characters of each alias written without spaces; pinyin of the
+kana)                 first two syllables of a Chinese one
+transliteration       (script, first two letters of the consonant skeleton) of each coined Latin
+(Thai, kana)          mark, as Thai and Japanese would borrow it; RapidFuzz then compares
 product               compact model numbers, compact product names, distinctive name words
 ====================  ===========================================================================
 """
@@ -31,7 +34,15 @@ from rapidfuzz.distance import OSA
 
 from matcher.candidates import Candidate, Token, candidates, tokens
 from matcher.candidates import may_join as _may_join
-from matcher.crossscript import pinyin_of
+from matcher.crossscript import (
+    kana_roman,
+    kana_skeleton,
+    latin_skeleton,
+    pinyin_of,
+    respelled,
+    thai_roman,
+    thai_skeleton,
+)
 from matcher.data_files import dictionary_words, known_brands
 from matcher.normalise import (
     MAX_DESCRIPTION_CHARS,
@@ -47,7 +58,7 @@ from matcher.normalise import (
     normalise_seller,
     word_tokens,
 )
-from matcher.segment import is_common_word, word_breaks
+from matcher.segment import is_common_word, is_thai_word, script_of, word_breaks, words_of
 from matcher.types import (
     AuthorisedSeller,
     ListingText,
@@ -61,6 +72,8 @@ MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longe
 TOKEN_CACHE_SIZE = 200_000
 MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
+MAX_THAI_SPAN = 3  # Thai words read together as one borrowed name (an unknown name falls apart)
+MIN_ROMAN_RATIO = 60  # RapidFuzz ratio of a romanised Thai or kana word and a respelled mark
 
 
 def allowed_edits(length: int) -> int:
@@ -114,6 +127,7 @@ class Variant:
     loose_words: tuple[str, ...] = ()
     fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
     loose2: str = ""  # loose form with letter pairs read one by one
+    skel: tuple[str, str] = ("", "")  # consonant skeleton as Thai and as Japanese borrow it
 
 
 @dataclass(slots=True)
@@ -177,6 +191,8 @@ class MarkIndex:
         self._deletes: dict[str, object] = {}
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
+        self._by_skel: dict[tuple[str, str], object] = {}  # (script, skeleton[:2]) -> vid
+        self._thai_forms: set[str] = set()  # registered Thai forms: newmm keeps them whole
         self._key_lengths: set[int] = set()
         self._max_fuzzy_len = 0
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
@@ -202,6 +218,7 @@ class MarkIndex:
                     # 阿迪达斯), unless those are an ordinary word
                     if len(han) >= 4 and not is_common_word(han[:2]):
                         self._add_variant(idx, han[:2], "short", seen, origin=text)
+        self.thai_forms = frozenset(self._thai_forms)
         self._build_products()
         self._build_sellers(sellers)
 
@@ -224,6 +241,8 @@ class MarkIndex:
                 _add(self._by_key, key, vid)
                 return
             _add(self._han_bigram, key[:2], vid)
+            if any(script_of(ch) == "thai" for ch in key):
+                self._thai_forms.add(key)
             v.pinyin = pinyin_of(key)
             if all(v.pinyin):
                 _add(self._han_py, v.pinyin[:2], vid)
@@ -257,6 +276,14 @@ class MarkIndex:
             v.phon = jellyfish.metaphone(key)
             if len(v.phon) >= 2:
                 _add(self._by_phon, v.phon, vid)
+        if (source == "mark" and key.isascii() and key.isalpha() and len(key) >= 3
+                and not self.is_word(key)):
+            # a coined mark may be borrowed into Thai or katakana (ไนกี้, ナイキ): an ordinary
+            # word or another brand in those scripts is that word, not this mark
+            v.skel = (latin_skeleton(key, "th"), latin_skeleton(key, "ja"))
+            for script, sk in zip(("th", "ja"), v.skel, strict=True):
+                if len(sk) >= 2:
+                    _add(self._by_skel, (script, sk[:2]), vid)
 
     def _build_products(self) -> None:
         self._models: dict[str, object] = {}
@@ -636,13 +663,22 @@ class MarkIndex:
         breaks: frozenset[int] | None = None
 
         def whole_word(i: int, n: int) -> bool:
-            """A short form must be a word of the run, not part of one (小米 in 小米粥)."""
+            """A form must be a word of the run, not part of one (小米 in 小米粥): for Chinese
+            a short form of two characters; for Thai every form (Thai names are written
+            inside the words around them); for kana the form must start a word, and end one
+            unless it is a katakana name of three or more (ナイキスニーカー: katakana compounds
+            are written without a break)."""
             nonlocal breaks
-            if n > 2 or len(run) == n:
+            if len(run) == n:
+                return True
+            script = script_of(run[i])
+            if script == "han" and n > 2:
                 return True
             if breaks is None:
-                breaks = word_breaks(run)
-            return i in breaks and i + n in breaks
+                breaks = word_breaks(run, self.thai_forms)
+            if i not in breaks:
+                return False
+            return i + n in breaks or (script == "katakana" and n >= 3)
 
         for i in range(len(run) - 1):
             for vid in _get(self._han_bigram, run[i : i + 2]):
@@ -655,8 +691,10 @@ class MarkIndex:
                         continue
                     out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
                                    t.start + i, t.start + i + len(v.key), 75,
-                                   f'registered Chinese form "{v.text}"'))
-        if not (self._han_py or self._by_phon or self._by_key):
+                                   f'registered {_SCRIPT_NAMES[script_of(v.key[0])]} form "{v.text}"'))
+        if self._by_skel and any(script_of(ch) in ("thai", "katakana", "hiragana") for ch in run):
+            out.extend(self._skeleton_hits(run, {self.variants[v].mark_idx for v, _ in found}))
+        if not _has_han(run) or not (self._han_py or self._by_phon or self._by_key):
             return out
         py = pinyin_of(run)
         for i in range(len(run) - 1):
@@ -692,6 +730,59 @@ class MarkIndex:
                                    f'pinyin "{" ".join(syl)}" transliterates "{v.text}"'))
         return out
 
+    def _skeleton_hits(self, run: str, marks_found: set[int]) -> list[Hit]:
+        """Unregistered Thai or kana spellings of a coined Latin mark: one to three Thai words
+        (an unknown name falls apart under newmm: ไน + กี้), or a whole katakana word, whose
+        romanised consonant skeleton agrees with the mark's and whose romanisation is close to
+        the mark respelled (RapidFuzz). A word of the Thai dictionary is a borrowing only when
+        its skeleton has three consonants or more (the dictionary has อาดิดาส and ซัมซุง; นก
+        "nok" is a bird, not NIKE)."""
+        out: list[Hit] = []
+        words = words_of(run, self.thai_forms)
+        spans: list[tuple[str, int, int]] = []
+        for k, (at, w) in enumerate(words):
+            script = script_of(w[0])
+            if script == "katakana":
+                spans.append(("ja", at, at + len(w)))
+            elif script == "thai":
+                end = at
+                for j in range(k, min(len(words), k + MAX_THAI_SPAN)):
+                    nxt_at, nxt = words[j]
+                    if nxt_at != end or script_of(nxt[0]) != "thai":
+                        break
+                    end = nxt_at + len(nxt)
+                    spans.append(("th", at, end))
+        taken: list[tuple[int, int]] = []
+        for script, a, b in spans:
+            text = run[a:b]
+            if len(text) < 2 or any(x < b and a < y for x, y in taken):
+                continue
+            if script == "th":
+                roman, skel = thai_roman(text), thai_skeleton(text)
+                ordinary = is_thai_word(text)
+            else:
+                roman, skel = kana_roman(text), kana_skeleton(text)
+                ordinary = False
+            if len(skel) < 2 or (ordinary and len(skel) < 3):
+                continue
+            mine = respelled(roman, script, latin=False)
+            slot = 0 if script == "th" else 1
+            for vid in _get(self._by_skel, (script, skel[:2])):
+                v = self.variants[vid]
+                if v.mark_idx in marks_found:
+                    continue
+                vs = v.skel[slot]
+                if (vs != skel if min(len(vs), len(skel)) <= 3 else fuzz.ratio(vs, skel) < 80):
+                    continue
+                if fuzz.ratio(mine, respelled(v.key, script, latin=True)) < MIN_ROMAN_RATIO:
+                    continue
+                marks_found.add(v.mark_idx)
+                taken.append((a, b))
+                lang = "Thai" if script == "th" else "katakana"
+                out.append(Hit(vid, "transliteration", a, b, 64,
+                               f'{lang} spelling reads "{roman}", like "{v.text}"'))
+        return out
+
     def _product_hits(self, cands: list[Candidate]) -> list[tuple[int, str, int, int, int]]:
         out: list[tuple[int, str, int, int, int]] = []
         if not self.products:
@@ -705,6 +796,14 @@ class MarkIndex:
                 for pidx in _get(self._product_words, c.key):
                     out.append((pidx, "product_word", c.start, c.end, 58))
         return out
+
+
+_SCRIPT_NAMES = {"han": "Chinese", "thai": "Thai", "katakana": "Japanese", "hiragana": "Japanese",
+                 "other": "Lao"}
+
+
+def _has_han(run: str) -> bool:
+    return any(is_han(ch) for ch in run)
 
 
 def loose_forms(key: str, lkey: str) -> tuple[str, ...]:
