@@ -11,6 +11,7 @@ that a reviewer confirms it. Every step leaves a ``Reason`` a reviewer can read.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from matcher import calibration
@@ -358,6 +359,18 @@ def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _as_registered(ctx: _Context, hit: Hit, span: str) -> bool:
+    """The span is the registered form letter for letter, accents included: "Trung Nguyên" for
+    a registered "Trung Nguyên" is the mark, not a diacritic disguise of it."""
+    mark = ctx.index.marks[ctx.index.variants[hit.vid].mark_idx]
+
+    def letters(s: str) -> str:
+        return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
+
+    got = letters(span)
+    return any(not form.isascii() and letters(form) == got for form in (mark.mark, *mark.aliases))
+
+
 def _is_disguised(ctx: _Context, hit: Hit) -> bool:
     """The hit needed unfolding a disguise (what ``_main_reason`` will name)."""
     if hit.check in ("loose", "separators", "split"):
@@ -365,7 +378,9 @@ def _is_disguised(ctx: _Context, hit: Hit) -> bool:
     if hit.check not in ("exact", "fused"):
         return False
     span = ctx.spans.span(hit.start, hit.end)
-    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
+    if span.isascii() and span.isalnum():
+        return False
+    return bool(describe_span(span).names()) and not _as_registered(ctx, hit, span)
 
 
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
@@ -374,7 +389,7 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     check = hit.check
     points = hit.base
     if check in ("exact", "loose", "separators", "fused"):
-        names = describe_span(span).names()
+        names = [] if _as_registered(ctx, hit, span) else describe_span(span).names()
         if names:
             points += DISGUISE_POINTS
             if check in ("exact", "loose"):
