@@ -43,7 +43,7 @@ from matcher.crossscript import (
     thai_roman,
     thai_skeleton,
 )
-from matcher.data_files import dictionary_words, known_brands
+from matcher.data_files import dictionary_words, known_brands, korean_particles
 from matcher.normalise import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -193,6 +193,7 @@ class MarkIndex:
         self._han_py: dict[tuple[str, str], object] = {}
         self._by_skel: dict[tuple[str, str], object] = {}  # (script, skeleton[:2]) -> vid
         self._thai_forms: set[str] = set()  # registered Thai forms: newmm keeps them whole
+        self._hangul: dict[str, object] = {}  # first two syllables of Korean forms -> vid
         self._key_lengths: set[int] = set()
         self._max_fuzzy_len = 0
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
@@ -247,6 +248,8 @@ class MarkIndex:
             if all(v.pinyin):
                 _add(self._han_py, v.pinyin[:2], vid)
             return
+        if len(key) >= 2 and all(map(_is_hangul, key)):
+            _add(self._hangul, key[:2], vid)
         v.loose = loose(key)
         v.fz = fuzzy_key(v.loose)
         _add(self._by_key, key, vid)
@@ -470,6 +473,8 @@ class MarkIndex:
         lt = loose(text)
         c = Candidate(text, t.start, t.end, "token", 1, i)
         found = tuple(self._latin_hits(c, toks, [common] * len(toks), [lt] * len(toks)))
+        if not found and self._hangul and _is_hangul(text[0]):
+            found = tuple(self._hangul_hits(c))
         entry = self._by_word.get(lt)
         anchor = entry is not None and not (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS)
         prods = tuple((pidx, check, base) for pidx, check, _s, _e, base in self._product_hits([c]))
@@ -479,6 +484,24 @@ class MarkIndex:
             self._tok_info.clear()
         self._tok_info[text] = rec
         return rec
+
+    def _hangul_hits(self, c: Candidate) -> list[Hit]:
+        """A registered Korean form opening a Korean word (eojeol): followed by nothing, by a
+        particle ("나이키의", of Nike) or by another noun of two syllables or more, as Korean
+        writes compounds ("나이키운동화", Nike sneakers); never with one other syllable after
+        it ("삼성동" is a district of Seoul, not SAMSUNG), nor inside a word."""
+        out: list[Hit] = []
+        text = c.key
+        for vid in _get(self._hangul, text[:2]):
+            v = self.variants[vid]
+            if not text.startswith(v.key) or len(text) == len(v.key):
+                continue  # a whole word is an exact match, found already
+            rest = text[len(v.key):]
+            if rest in korean_particles() or (len(rest) >= 2 and all(map(_is_hangul, rest))
+                                               and rest[:2] not in korean_particles()):
+                out.append(Hit(vid, "alias", c.start, c.end, 72,
+                               f'registered Korean form "{v.text}" opening the word'))
+        return out
 
     def _cand_common(self, c: Candidate, toks: list[Token], common: list[bool]) -> bool:
         if c.kind == "token":
@@ -780,7 +803,7 @@ class MarkIndex:
                 taken.append((a, b))
                 lang = "Thai" if script == "th" else "katakana"
                 out.append(Hit(vid, "transliteration", a, b, 64,
-                               f'{lang} spelling reads "{roman}", like "{v.text}"'))
+                               f'{lang} spelling of "{v.text}" (romanised "{roman}")'))
         return out
 
     def _product_hits(self, cands: list[Candidate]) -> list[tuple[int, str, int, int, int]]:
@@ -800,6 +823,10 @@ class MarkIndex:
 
 _SCRIPT_NAMES = {"han": "Chinese", "thai": "Thai", "katakana": "Japanese", "hiragana": "Japanese",
                  "other": "Lao"}
+
+
+def _is_hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3"
 
 
 def _has_han(run: str) -> bool:

@@ -24,6 +24,8 @@ MARKS = [
                nice_classes=frozenset({30})),
     MarkRecord("voltaris", "VOLTARIS", owner_id="o8", aliases=("沃塔瑞斯",), nice_classes=frozenset({9})),
     MarkRecord("apple", "APPLE", owner_id="o9", nice_classes=frozenset({9})),
+    MarkRecord("galaxy", "SAMSUNG GALAXY", owner_id="o3", aliases=("삼성",), nice_classes=frozenset({9})),
+    MarkRecord("fila", "FILA", owner_id="o10", aliases=("휠라",), nice_classes=frozenset({25})),
 ]
 INDEX = build_index(MARKS)
 
@@ -69,6 +71,15 @@ TABLE = [
     ("Pengecas pantas sesuai untuk Samsung Galaxy", "Aksesoris HP", "samsung", Kind.NOMINATIVE,
      "Malay sesuai untuk (suitable for) before the brand"),
     ("Kasut Nike replika murah", "Kasut", "nike", Kind.TRADEMARK, "Malay replika"),
+    # --- Korean ---
+    ("휠라운동화 디스럽터2 정품", "Shoes", "fila", Kind.TRADEMARK,
+     "the registered Korean form opening a compound written without a space"),
+    ("정품 휠라의 신상 슬리퍼", "Shoes", "fila", Kind.TRADEMARK,
+     "the registered Korean form with a particle (의, of)"),
+    ("서울 삼성동 원룸 월세", "Real Estate", "galaxy", None,
+     "삼성동 is a district of Seoul: one syllable after the form makes another word"),
+    ("삼성 호환 고속 충전기 25W", "Chargers", "galaxy", Kind.NOMINATIVE,
+     "호환 (compatible) after the brand"),
     # --- Japanese ---
     ("ナイキ エアマックス 90 スニーカー", "Shoes", "nike", Kind.TRADEMARK,
      "unregistered katakana spelling of NIKE"),
@@ -137,6 +148,12 @@ def test_thai_word_breaks_know_registered_forms():
         (0, "รองเท้า"), (7, "ชาแนล"), (12, "ของแท้")]
     # ช้อนส้อม (cutlery) is one word: ช้อน inside it is no word boundary
     assert word_breaks("ช้อนส้อม") == frozenset({0, 8})
+
+
+def test_korean_alias_reason_and_span():
+    m = finding("휠라운동화 디스럽터2", "Shoes", "fila")
+    assert m is not None and m.reasons[0].check == "alias"
+    assert "Korean" in m.reasons[0].detail and m.reasons[0].span == "휠라운동화"
 
 
 def test_kana_breaks_by_script():
