@@ -130,6 +130,21 @@ def thai_skeleton(word: str) -> str:
     return _skeleton(thai_roman(word), _THAI_DIGRAPHS, "th")
 
 
+def thai_roman_words(words: tuple[str, ...]) -> str:
+    """Romanisation of consecutive Thai words, one cached word at a time (royin romanises word
+    by word too; listing vocabulary repeats, so most words are romanised once per process)."""
+    return "".join(thai_roman(w) for w in words)
+
+
+def thai_skeleton_of_roman(roman: str) -> str:
+    return _skeleton(roman, _THAI_DIGRAPHS, "th")
+
+
+def thai_consonant_letters(text: str) -> int:
+    """Thai consonant letters (ก to ฮ) in ``text``: a bound on its skeleton's length."""
+    return sum(1 for ch in text if "\u0e01" <= ch <= "\u0e2e")
+
+
 def kana_skeleton(word: str) -> str:
     return _skeleton(kana_roman(word), _KANA_DIGRAPHS, "ja")
 

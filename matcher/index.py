@@ -40,8 +40,9 @@ from matcher.crossscript import (
     latin_skeleton,
     pinyin_of,
     respelled,
-    thai_roman,
-    thai_skeleton,
+    thai_consonant_letters,
+    thai_roman_words,
+    thai_skeleton_of_roman,
 )
 from matcher.data_files import dictionary_words, known_brands, korean_particles
 from matcher.normalise import (
@@ -762,11 +763,11 @@ class MarkIndex:
         "nok" is a bird, not NIKE)."""
         out: list[Hit] = []
         words = words_of(run, self.thai_forms)
-        spans: list[tuple[str, int, int]] = []
+        spans: list[tuple[str, int, int, tuple[str, ...]]] = []
         for k, (at, w) in enumerate(words):
             script = script_of(w[0])
             if script == "katakana":
-                spans.append(("ja", at, at + len(w)))
+                spans.append(("ja", at, at + len(w), (w,)))
             elif script == "thai":
                 end = at
                 for j in range(k, min(len(words), k + MAX_THAI_SPAN)):
@@ -774,14 +775,20 @@ class MarkIndex:
                     if nxt_at != end or script_of(nxt[0]) != "thai":
                         break
                     end = nxt_at + len(nxt)
-                    spans.append(("th", at, end))
+                    spans.append(("th", at, end, tuple(x for _, x in words[k : j + 1])))
         taken: list[tuple[int, int]] = []
-        for script, a, b in spans:
+        for script, a, b, parts in spans:
             text = run[a:b]
             if len(text) < 2 or any(x < b and a < y for x, y in taken):
                 continue
             if script == "th":
-                roman, skel = thai_roman(text), thai_skeleton(text)
+                # a skeleton has at most one consonant per consonant letter: most ordinary
+                # words are passed over before anything is romanised
+                letters = thai_consonant_letters(text)
+                if letters < 2 or (letters < 3 and is_thai_word(text)):
+                    continue
+                roman = thai_roman_words(parts)
+                skel = thai_skeleton_of_roman(roman)
                 ordinary = is_thai_word(text)
             else:
                 roman, skel = kana_roman(text), kana_skeleton(text)
