@@ -193,7 +193,7 @@ class MarkIndex:
         self._deletes: dict[str, object] = {}
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
-        self._by_skel: dict[tuple[str, str], object] = {}  # (script, skeleton[:2]) -> vid
+        self._by_skel: dict[tuple[str, str], object] | None = None  # built on first use
         self._thai_forms: set[str] = set()  # registered Thai forms: newmm keeps them whole
         self._hangul: dict[str, object] = {}  # first two syllables of Korean forms -> vid
         self._key_lengths: set[int] = set()
@@ -281,14 +281,6 @@ class MarkIndex:
             v.phon = jellyfish.metaphone(key)
             if len(v.phon) >= 2:
                 _add(self._by_phon, v.phon, vid)
-        if (source == "mark" and key.isascii() and key.isalpha() and len(key) >= 3
-                and not self.is_word(key)):
-            # a coined mark may be borrowed into Thai or katakana (ไนกี้, ナイキ): an ordinary
-            # word or another brand in those scripts is that word, not this mark
-            v.skel = (latin_skeleton(key, "th"), latin_skeleton(key, "ja"))
-            for script, sk in zip(("th", "ja"), v.skel, strict=True):
-                if len(sk) >= 2:
-                    _add(self._by_skel, (script, sk[:2]), vid)
 
     def _build_products(self) -> None:
         self._models: dict[str, object] = {}
@@ -719,7 +711,7 @@ class MarkIndex:
                     out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
                                    t.start + i, t.start + i + len(v.key), 75,
                                    f'registered {_SCRIPT_NAMES[script_of(v.key[0])]} form "{v.text}"'))
-        if self._by_skel and any(script_of(ch) in ("thai", "katakana", "hiragana") for ch in run):
+        if any(script_of(ch) in ("thai", "katakana", "hiragana") for ch in run) and self._skeletons():
             out.extend(self._skeleton_hits(run, {self.variants[v].mark_idx for v, _ in found}))
         if not _has_han(run) or not (self._han_py or self._by_phon or self._by_key):
             return out
@@ -756,6 +748,25 @@ class MarkIndex:
                     out.append(Hit(vid, check, t.start + i, t.start + i + n, 64,
                                    f'pinyin "{" ".join(syl)}" transliterates "{v.text}"'))
         return out
+
+    def _skeletons(self) -> dict[tuple[str, str], object]:
+        """(script, first two skeleton letters) -> coined Latin marks, built when the first
+        Thai or kana text comes (a registry that never meets one never pays for it)."""
+        table = self._by_skel
+        if table is None:
+            table = {}
+            for v in self.variants:
+                key = v.key
+                if (v.source == "mark" and key.isascii() and key.isalpha() and len(key) >= 3
+                        and not self.is_word(key)):
+                    # a coined mark may be borrowed into Thai or katakana (ไนกี้, ナイキ); an
+                    # ordinary word in those scripts is that word (แอปเปิ้ล is an apple)
+                    v.skel = (latin_skeleton(key, "th"), latin_skeleton(key, "ja"))
+                    for script, sk in zip(("th", "ja"), v.skel, strict=True):
+                        if len(sk) >= 2:
+                            _add(table, (script, sk[:2]), v.vid)
+            self._by_skel = table  # one assignment: a concurrent first use builds the same
+        return table
 
     def _skeleton_hits(self, run: str, marks_found: set[int]) -> list[Hit]:
         """Unregistered Thai or kana spellings of a coined Latin mark: one to three Thai words
@@ -800,7 +811,7 @@ class MarkIndex:
                 continue
             mine = respelled(roman, script, latin=False)
             slot = 0 if script == "th" else 1
-            for vid in _get(self._by_skel, (script, skel[:2])):
+            for vid in _get(self._skeletons(), (script, skel[:2])):
                 v = self.variants[vid]
                 if v.mark_idx in marks_found:
                     continue
