@@ -19,6 +19,7 @@ from matcher.calibration import REASON_OF, family_of
 from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
+from matcher.language import head_first
 from matcher.normalise import (
     FOLD_TABLE,
     MAX_TITLE_CHARS,
@@ -140,6 +141,14 @@ class _Context:
         self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
+        self._head_first: bool | None = None
+
+    @property
+    def head_first(self) -> bool:
+        """The title is in a head-first language of South-East Asia (``matcher.language``)."""
+        if self._head_first is None:
+            self._head_first = head_first(bound(self.listing.title, MAX_TITLE_CHARS))
+        return self._head_first
 
     @property
     def cues(self):
@@ -350,10 +359,10 @@ def _supports(ctx: _Context, midx: int) -> bool:
 
 
 def _han_context(ctx: _Context, start: int) -> bool:
-    """The mark stands in Chinese, Thai or Japanese text: a Latin word there is a name, not an
-    English word."""
+    """The mark stands in Chinese, Thai or Japanese text, or in a title in Vietnamese,
+    Indonesian, Malay or Filipino: a Latin word there is a name, not an English word."""
     window = ctx.folded[max(0, start - 6) : start + 12]
-    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2
+    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2 or ctx.head_first
 
 
 def _hit_points(hit: Hit) -> int:

@@ -28,11 +28,12 @@ from bisect import bisect_left, bisect_right
 from functools import cache, cached_property
 
 from matcher.candidates import Token
-from matcher.data_files import _lines, nominative_phrases
+from matcher.data_files import _lines, head_first_phrases, nominative_phrases
 from matcher.normalise import RUN_RE, fold
 
 MAX_CHAIN = 14  # tokens walked back from the mark through a list of devices
 MAX_AFTER = 5  # tokens walked forward from the mark through its model numbers
+MAX_HEAD_NOUNS = 3  # product nouns between a head-first phrase and the brand ("untuk botol serum X")
 BREAKS = frozenset("|;!?\n")
 OPENERS = {"[": "]", "【": "】", "(": ")", "（": "）", "{": "}", "<": ">", "《": "》"}
 UNITS = ("mah", "w", "v", "kw", "mm", "cm", "m", "ft", "in", "inch", "l", "ml", "g", "kg", "gb",
@@ -62,6 +63,23 @@ def _before_phrases() -> tuple[tuple[str, ...], ...]:
 @cache
 def _han_before() -> tuple[str, ...]:
     return tuple(fold(p) for p in nominative_phrases() if RUN_RE.match(p[:1]))
+
+
+@cache
+def _head_first() -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(fold(p).split()) for p in head_first_phrases())
+
+
+@cache
+def _run_head_first() -> tuple[str, ...]:
+    """Head-first phrases in a script without spaces (Thai สำหรับ): the end of a run token."""
+    return tuple(fold(p) for p in head_first_phrases() if RUN_RE.match(p[:1]))
+
+
+def _names_people(word: str) -> bool:
+    people = _words("nominative_people.txt")
+    return word in people or (RUN_RE.match(word[:1]) is not None
+                              and any(word.endswith(p) for p in people if RUN_RE.match(p[:1])))
 
 
 @cache
@@ -183,22 +201,35 @@ def _list_item(index, word: str) -> bool:
 
 
 def referential_before(index, view: TextView, first: int) -> str | None:
-    """A referential phrase before the mark, perhaps through a list of other devices."""
+    """A referential phrase before the mark, perhaps through a list of other devices, or, in a
+    head-first language, through the nouns of the product the brand modifies ("Casing untuk HP
+    Samsung", "Túi tương thích chai serum Molang", "สำหรับ ขวดเซรั่ม Molang"), but not
+    through words for people ("Sepatu untuk pria Kestrel": a Kestrel shoe for men)."""
     if first <= 0:
         return None
     phrases = _before_phrases()
+    head_first = _head_first()
     j = first - 1
     steps = 0
+    nouns = 0  # words passed that only a head-first phrase may stand before
     while j >= 0 and steps < MAX_CHAIN:
         if view.broken(j):
             return None
         for p in phrases:
             k = len(p)
             if j - k + 1 >= 0 and tuple(view.words[j - k + 1 : j + 1]) == p:
-                return " ".join(p)
+                return " ".join(p) if not nouns or p in head_first else None
         w = view.words[j]
-        if view.toks[j].run or not _list_item(index, w):
+        if _names_people(w):
             return None
+        if view.toks[j].run:
+            for rp in _run_head_first():
+                if w.endswith(rp):
+                    return rp
+        if view.toks[j].run or not _list_item(index, w):
+            nouns += 1
+            if nouns > MAX_HEAD_NOUNS:
+                return None
         j -= 1
         steps += 1
     return None
