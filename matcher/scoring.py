@@ -24,6 +24,7 @@ from matcher.normalise import (
     FOLD_TABLE,
     MAX_TITLE_CHARS,
     RUN_RE,
+    THAI_RE,
     bound,
     compact,
     describe_span,
@@ -161,8 +162,10 @@ class _Context:
     @property
     def view(self) -> TextView:
         if self._view is None:
+            title = self.folded[: self.title_end]
             self._view = TextView(self.folded, self.toks, self.title_end,
-                                  [(c.start, c.end) for c in self.cues])
+                                  [(c.start, c.end) for c in self.cues],
+                                  self.head_first or THAI_RE.search(title) is not None)
         return self._view
 
     def usage(self, start: int, end: int, product: bool = False) -> Usage:

@@ -117,8 +117,12 @@ def _breaks(gap: str) -> bool:
 class TextView:
     """One listing's folded text as word tokens, with the extent of its title."""
 
-    def __init__(self, folded: str, toks: list[Token], title_end: int, cue_spans=()) -> None:
+    def __init__(self, folded: str, toks: list[Token], title_end: int, cue_spans=(),
+                 head_first: bool = False) -> None:
         self.folded = folded
+        # written in a head-first language (Thai, Vietnamese, Indonesian, Malay, Filipino):
+        # the brand follows the product's noun ("Kabel Data Voltaris" is Voltaris's own cable)
+        self.head_first = head_first
         self.toks = toks
         self.title_end = title_end
         self.words = [t.text for t in toks]
@@ -402,8 +406,10 @@ class Usage:
         ref = referential_after(index, view, last, self._end)
         if ref:
             return ref, "word after"
-        if not self.leading and not self._product:
-            # (a model number of the holder's product is the product itself, not what a part fits)
+        if not self.leading and not self._product and not view.head_first:
+            # (a model number of the holder's product is the product itself, not what a part
+            # fits; in a head-first language a part's noun before the brand is the brand's own
+            # part, and only the words for "for" make the use referential)
             ref = referential_accessory(index, view, first, last)
             if ref:
                 return ref, "accessory"
