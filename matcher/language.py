@@ -36,11 +36,12 @@ def is_vietnamese(text: str) -> bool:
     return False
 
 
-def head_first(title: str) -> bool:
-    """The title is in Vietnamese, Indonesian, Malay or Filipino."""
+def head_first(title: str, folded: str | None = None) -> bool:
+    """The title (and its ``fold`` form, if the caller has it) is in Vietnamese, Indonesian,
+    Malay or Filipino."""
     if not title:
         return False
-    if is_vietnamese(title):
+    if not title.isascii() and is_vietnamese(title):
         return True
     words = _words()
-    return any(w in words for w in word_tokens(fold(title)))
+    return any(w in words for w in word_tokens(fold(title) if folded is None else folded))

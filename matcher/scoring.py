@@ -148,7 +148,8 @@ class _Context:
     def head_first(self) -> bool:
         """The title is in a head-first language of South-East Asia (``matcher.language``)."""
         if self._head_first is None:
-            self._head_first = head_first(bound(self.listing.title, MAX_TITLE_CHARS))
+            self._head_first = head_first(bound(self.listing.title, MAX_TITLE_CHARS),
+                                          self.folded[: self.title_end])
         return self._head_first
 
     @property
@@ -372,16 +373,21 @@ def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _letters(s: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
+
+
+@cache
+def _accented_forms(mark: MarkRecord) -> frozenset[str]:
+    """The letters of the mark's registered forms that are not plain ASCII ("trungnguyên")."""
+    return frozenset(_letters(f) for f in (mark.mark, *mark.aliases) if not f.isascii())
+
+
 def _as_registered(ctx: _Context, hit: Hit, span: str) -> bool:
     """The span is the registered form letter for letter, accents included: "Trung Nguyên" for
     a registered "Trung Nguyên" is the mark, not a diacritic disguise of it."""
-    mark = ctx.index.marks[ctx.index.variants[hit.vid].mark_idx]
-
-    def letters(s: str) -> str:
-        return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
-
-    got = letters(span)
-    return any(not form.isascii() and letters(form) == got for form in (mark.mark, *mark.aliases))
+    forms = _accented_forms(ctx.index.marks[ctx.index.variants[hit.vid].mark_idx])
+    return bool(forms) and _letters(span) in forms
 
 
 def _is_disguised(ctx: _Context, hit: Hit) -> bool:

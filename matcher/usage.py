@@ -66,6 +66,16 @@ def _han_before() -> tuple[str, ...]:
 
 
 @cache
+def _before_by_last_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Referential phrases keyed by their last word (the word right before the mark or its
+    list), longest first."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for p in _before_phrases():
+        out.setdefault(p[-1], []).append(p)
+    return {w: tuple(ps) for w, ps in out.items()}
+
+
+@cache
 def _head_first() -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(fold(p).split()) for p in head_first_phrases())
 
@@ -211,7 +221,7 @@ def referential_before(index, view: TextView, first: int) -> str | None:
     through words for people ("Sepatu untuk pria Kestrel": a Kestrel shoe for men)."""
     if first <= 0:
         return None
-    phrases = _before_phrases()
+    by_last = _before_by_last_word()
     head_first = _head_first()
     j = first - 1
     steps = 0
@@ -219,20 +229,21 @@ def referential_before(index, view: TextView, first: int) -> str | None:
     while j >= 0 and steps < MAX_CHAIN:
         if view.broken(j):
             return None
-        for p in phrases:
+        w = view.words[j]
+        for p in by_last.get(w, ()):
             k = len(p)
             if j - k + 1 >= 0 and tuple(view.words[j - k + 1 : j + 1]) == p:
                 return " ".join(p) if not nouns or p in head_first else None
-        w = view.words[j]
-        if _names_people(w):
-            return None
-        if view.toks[j].run:
-            for rp in _run_head_first():
-                if w.endswith(rp):
-                    return rp
+        if view.head_first:
+            if _names_people(w):
+                return None
+            if view.toks[j].run:
+                for rp in _run_head_first():
+                    if w.endswith(rp):
+                        return rp
         if view.toks[j].run or not _list_item(index, w):
             nouns += 1
-            if nouns > MAX_HEAD_NOUNS:
+            if not view.head_first or nouns > MAX_HEAD_NOUNS:
                 return None
         j -= 1
         steps += 1
