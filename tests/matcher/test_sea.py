@@ -229,3 +229,12 @@ def test_cues_per_language(text, cue):
                                   "รองเท้าของแท้"])
 def test_no_cue(text):
     assert cue_finder().find(fold(text)) == []
+
+
+def test_a_replica_part_is_a_copy_not_a_fit():
+    # a cable named after a brand in an English title reads as a part that fits it ...
+    plain = finding("USB-C Cable 2m Voltaris PowerLink Cable Gold", "Cables", "voltaris")
+    assert plain is not None and plain.kind is Kind.NOMINATIVE
+    # ... unless the listing calls it a copy: then it is a copy of the brand's own cable
+    copy = finding("USB-C Cable 2m Voltaris PowerLink Cable class A Gold", "Cables", "voltaris")
+    assert copy is not None and copy.kind is Kind.TRADEMARK and copy.alertable
