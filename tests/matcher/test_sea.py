@@ -149,6 +149,9 @@ def test_katakana_transliteration_reason():
     m = finding("アディダス ジャージ 上下", "Clothing", "adidas")
     assert m is not None and m.reasons[0].check == "transliteration"
     assert m.reasons[0].span == "アディダス"
+    assert '"adeidasu"' in m.reasons[0].detail, "the reading of the listing's spelling, voiced"
+    m = finding("ｱﾃﾞｨﾀﾞｽ ジャージ", "Clothing", "adidas")  # halfwidth katakana
+    assert m is not None and '"adeidasu"' in m.reasons[0].detail
 
 
 def test_registered_thai_alias_reason():
