@@ -39,14 +39,18 @@ class Chart:
     empty: bool
 
 
-def day_labels(days: list[date], x_of: Any, y: float, *, every: int = 7) -> list[Label]:
-    """A date under every ``every``-th day, and under the last day only when it stands clear of
-    the one before (two labels a day or two apart overlap)."""
+def day_labels(days: list[date], x_of: Any, y: float, *, right: float,
+               every: int = 7) -> list[Label]:
+    """A date under the last day and under every ``every``-th day that stands clear of it (two
+    labels a day or two apart overlap)."""
     n = len(days)
-    shown = [i for i in range(n) if i % every == 0]
-    if n and n - 1 not in shown and (not shown or n - 1 - shown[-1] >= every // 2 + 1):
-        shown.append(n - 1)
-    return [Label(x_of(i), y, days[i].strftime("%d %b")) for i in shown]
+    if not n:
+        return []
+    # the last day (today) always, and every ``every``-th day that stands clear of it
+    shown = [i for i in range(n - 1) if i % every == 0 and n - 1 - i >= every // 2 + 1]
+    out = [Label(x_of(i), y, days[i].strftime("%d %b")) for i in shown]
+    # the last one ends at the chart's right edge: it is not cut off
+    return [*out, Label(right, y, days[n - 1].strftime("%d %b"), "end")]
 
 
 def grouped_bars(days: list[date], series: dict[str, list[int]], *, width: int = 720,
@@ -68,21 +72,28 @@ def grouped_bars(days: list[date], series: dict[str, list[int]], *, width: int =
             h = plot_h * v / top if top else 0
             rects.append(Rect(40 + i * slot + 1 + j * bw, plot_h - h, bw, h,
                               COLOURS.get(name, "#555"), f"{d.isoformat()}: {v} {name}"))
-    labels = day_labels(days, lambda i: 40 + i * slot, height - 12)
+    labels = day_labels(days, lambda i: 40 + i * slot, height - 12, right=width - 2)
     labels.append(Label(34, 12, str(top), "end"))
     labels.append(Label(34, plot_h, "0", "end"))
     legend = [(name, COLOURS.get(name, "#555")) for name in series]
     return Chart(width, height, rects, labels, legend, empty=top == 0)
 
 
+#: roughly how wide one character of an 11 px label is (for the label column's width)
+CHAR_WIDTH = 6.5
+
+
 def hbars(items: list[tuple[str, int]], *, width: int = 480, row: int = 22) -> Chart:
+    """One bar per item; the label column is as wide as the longest label (none is cut)."""
     top = max([v for _, v in items] or [0])
+    left = max(60.0, min(320.0, CHAR_WIDTH * max([len(n) for n, _ in items] or [0]) + 10))
+    width = int(max(width, left + 310))
     rects, labels = [], []
     for i, (name, v) in enumerate(items):
-        w = (width - 200) * v / top if top else 0
-        rects.append(Rect(170, i * row + 4, w, row - 8, "#2e86de", f"{name}: {v}"))
-        labels.append(Label(165, i * row + row - 7, name, "end"))
-        labels.append(Label(175 + w, i * row + row - 7, str(v)))
+        w = (width - left - 30) * v / top if top else 0
+        rects.append(Rect(left + 5, i * row + 4, w, row - 8, "#2e86de", f"{name}: {v}"))
+        labels.append(Label(left, i * row + row - 7, name, "end"))
+        labels.append(Label(left + 10 + w, i * row + row - 7, str(v)))
     return Chart(width, row * max(len(items), 1), rects, labels, [], empty=top == 0)
 
 

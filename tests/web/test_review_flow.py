@@ -17,6 +17,7 @@ from db.alerts import Finding, record_findings
 from db.listings import ListingFields, upsert_listing
 from db.models import Mark, Marketplace
 from db.session import make_engine, session_factory, transaction
+from db.types import utcnow
 from tests.web.conftest import login, make_client
 
 REVIEWER = "reviewer@kestrel-outdoor.example"
@@ -169,6 +170,16 @@ def test_dashboard_bars_are_not_stacked_and_name_watches_and_reasons(filled, sto
     # day labels stand at least a label's width apart
     xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="188.0" text-anchor="start"', chart)]
     assert xs and all(b - a >= 40 for a, b in itertools.pairwise(xs))
+    today = re.findall(r'<text x="([\d.]+)" y="188.0" text-anchor="end" font-size="11" '
+                       r'fill="#333">(\d\d \w{3})</text>', chart)
+    assert len(xs) >= 3 and len(today) == 1  # the weeks, and today ending at the right edge
+    assert today[0][1] == utcnow().strftime("%d %b") and float(today[0][0]) <= 720
+    assert float(today[0][0]) - xs[-1] >= 40 + 6.5 * 6
     assert "Nominative use (compatible with, for)" in page and ">nominative_use<" not in page
+    # the dismiss reasons' labels fit their column: none is cut at the chart's left edge
+    reasons = re.search(r'aria-label="dismissals per reason"(.*?)</svg>', page, re.S).group(1)
+    for x, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end" '
+                               r'font-size="11" fill="#333">([^<]+)</text>', reasons):
+        assert float(x) >= 6.5 * len(unescape(label)), label
     watch_cells = re.findall(r"<tr><td>([^<]*)</td><td>KESTREL</td>", page)
     assert watch_cells and not any(c.strip().isdigit() for c in watch_cells)
