@@ -96,6 +96,29 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+# --- automation --------------------------------------------------------------------------------
+
+
+class AutomationRule(Base):
+    """One rule of a rights holder's automation (``db.automation``): conditions, and what it
+    does to a new alert that meets them. Rules run in ``position`` order; the first match acts."""
+
+    __tablename__ = "automation_rule"
+
+    id: Mapped[intpk]
+    rights_holder_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_holder.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100))
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    action: Mapped[str] = mapped_column(sa.String(16))  # confirm, dismiss, review
+    reason: Mapped[str | None] = mapped_column(sa.String(40))  # a dismissal's reason
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[created_at]
+
+
 # --- rights documents ---------------------------------------------------------------------------
 
 

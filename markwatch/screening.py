@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import matcher
 from db.alerts import Finding, per_holder, record_findings
+from db.automation import apply_rules
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
 from db.registry_lifecycle import active_authorisation
@@ -206,4 +207,6 @@ def screen_listings(
             out.alert_ids.extend(rec.created)
         listing.matched_hash = listing.content_hash
     session.flush()
+    # each holder's automation rules act on the new alerts, in the same transaction
+    apply_rules(session, out.alert_ids)
     return out

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from db.accounts import create_token
 from db.cases import build_cases
-from db.enforcement import Case, CounterNotice, Notice, RightsDocument
+from db.enforcement import AutomationRule, Case, CounterNotice, Notice, RightsDocument
 from db.models import Alert, AuthorisedSeller, Listing, Mark, User, Watch
 from db.notices import record_answer, record_counter_notice
 from db.registry_view import add_document
@@ -54,6 +54,10 @@ def other_tenant_objects(url: str, filled) -> dict[str, object]:
         mark = s.scalars(scope.select(Mark)).first()
         watch_id = s.scalars(scope.select(Watch)).first().id
         seller_id = s.scalars(scope.select(AuthorisedSeller)).first().id
+        from db.automation import add_rule
+
+        rule_id = add_rule(scope, name="b's rule", action="review",
+                           conditions={"min_score": 99}).id
         seller = s.get(Alert, ids[0]).listing.seller
         market = s.get(Alert, ids[0]).listing.marketplace.code
         n_sent, n_draft = notices[0].id, notices[-1].id
@@ -71,7 +75,7 @@ def other_tenant_objects(url: str, filled) -> dict[str, object]:
         "counter_notice_id": cn_id, "document_id": doc.id, "user_id": reviewer.id,
         "token_id": tok.id, "mark_registration": mark.registration_number, "mark_id": mark.id,
         "seller": seller, "marketplace": market, "factory": factory,
-        "watch_id": watch_id, "seller_id": seller_id,
+        "watch_id": watch_id, "seller_id": seller_id, "rule_id": rule_id,
     }
 
 
@@ -81,7 +85,8 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
     f = {"alert_id": o["alert_id"], "case_id": o["case_id"], "notice_id": o["notice_id"],
          "counter_notice_id": o["counter_notice_id"], "document_id": o["document_id"],
          "user_id": o["user_id"], "token_id": o["token_id"], "watch_id": o["watch_id"],
-         "seller_id": o["seller_id"], "mark_id": o["mark_id"]}
+         "seller_id": o["seller_id"], "mark_id": o["mark_id"], "rule_id": o["rule_id"],
+         "state": "pause"}
     rows = [
         # API
         ("GET", "/api/v1/alerts/{alert_id}", {}),
@@ -142,6 +147,9 @@ def requests_table(o: dict) -> list[tuple[str, str, dict]]:
         ("POST", "/registry/watches/{watch_id}/resume", {"data": {}}),
         ("POST", "/registry/sellers/{seller_id}/end", {"data": {"ended_on": "2026-01-01"}}),
         ("POST", "/registry/marks/{mark_id}/retire", {"data": {}}),
+        ("POST", "/rules/{rule_id}/apply", {"data": {}}),
+        ("POST", "/rules/{rule_id}/undo", {"data": {}}),
+        ("POST", "/rules/{rule_id}/{state}", {"data": {}}),
         ("POST", "/users/{user_id}/password", {"data": {"password": "a new password 1"}}),
         ("POST", "/users/{user_id}/role", {"data": {"role": "admin"}}),
         ("POST", "/users/{user_id}/deactivate", {"data": {}}),
@@ -168,6 +176,7 @@ NO_OBJECT = {
     ("POST", "/registry/marks"), ("POST", "/registry/sellers"), ("POST", "/registry/import"),
     ("GET", "/users"), ("POST", "/users"), ("GET", "/tokens"), ("POST", "/tokens"),
     ("GET", "/healthz"), ("GET", "/account"), ("POST", "/account/password"),
+    ("GET", "/rules"), ("POST", "/rules"),
 }
 #: natural-key routes: another holder's key is "unknown" to the registry (422), or 403
 REGISTRY = {("POST", "/api/v1/watches"), ("POST", "/registry/watches"), ("POST", "/registry/products")}
@@ -197,7 +206,8 @@ def _state(factory, o) -> tuple:
                 s.scalar(sa.select(sa.func.count()).select_from(Notice)),
                 s.get(Watch, o["watch_id"]).active, s.get(Watch, o["watch_id"]).schedule_minutes,
                 s.get(AuthorisedSeller, o["seller_id"]).ended_on,
-                s.get(Mark, o["mark_id"]).retired_at, s.get(User, o["user_id"]).password_hash)
+                s.get(Mark, o["mark_id"]).retired_at, s.get(User, o["user_id"]).password_hash,
+                s.get(AutomationRule, o["rule_id"]).active)
 
 
 def test_matrix_other_tenant_objects_are_403_or_404(world, store_url, monkeypatch):

@@ -1,5 +1,5 @@
 """marketplaces operate in several countries (a notice's right must be valid in one of them);
-marks can be retired and authorisations ended; API tokens expire
+marks can be retired and authorisations ended; API tokens expire; automation rules
 
 Revision ID: 0010
 Revises: 0009
@@ -41,7 +41,29 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('expires_at', db.types.UTCDateTime(timezone=True), nullable=True))
 
 
+    op.create_table(
+        'automation_rule',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('rights_holder_id', sa.Integer(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('conditions', JSON, nullable=False),
+        sa.Column('action', sa.String(length=16), nullable=False),
+        sa.Column('reason', sa.String(length=40), nullable=True),
+        sa.Column('active', sa.Boolean(), nullable=False),
+        sa.Column('created_by', sa.String(length=254), nullable=False),
+        sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['rights_holder_id'], ['rights_holder.id'],
+                                name=op.f('fk_automation_rule_rights_holder_id_rights_holder'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_automation_rule')),
+    )
+    with op.batch_alter_table('automation_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_automation_rule_rights_holder_id'), ['rights_holder_id'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('automation_rule')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
     with op.batch_alter_table('authorised_seller', schema=None) as batch_op:
