@@ -14,6 +14,10 @@ Conditions (all optional; every one given must hold):
 * ``marketplaces``: the listing is on one of these marketplace codes
 * ``sellers``: the seller is one of these names (compared case-folded, spaces collapsed)
 * ``kinds``: the alert's kind is one of these (``counterfeit``, ``trademark``, ``nominative``...)
+* ``known_infringer``: the seller is already in one of the holder's cases on that marketplace
+  (a repeat infringer; the seller networks a team has built cases against)
+
+A price far below retail is the matcher's ``price`` check: ``checks: [price]``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.enforcement import AutomationRule
+from db.enforcement import AutomationRule, Case
 from db.models import Alert, AlertEvent, AlertStatus, Listing, Marketplace
 from db.session import rowcount
 from db.tenancy import Refused, Scope
@@ -37,7 +41,8 @@ from db.verdicts import DISMISS_REASONS, transition
 
 ACTIONS = {"confirm": AlertStatus.CONFIRMED, "dismiss": AlertStatus.DISMISSED,
            "review": AlertStatus.IN_REVIEW}
-CONDITION_KEYS = frozenset({"checks", "min_score", "max_score", "marketplaces", "sellers", "kinds"})
+CONDITION_KEYS = frozenset({"checks", "min_score", "max_score", "marketplaces", "sellers", "kinds",
+                            "known_infringer"})
 DRY_RUN_DAYS = 30
 
 
@@ -61,6 +66,8 @@ def clean_conditions(raw: dict[str, Any]) -> dict[str, Any]:
             if not 0 <= v <= 100:
                 raise Refused(f"{k} is 0 to 100")
             out[k] = v
+    if raw.get("known_infringer") in (True, "true", "on", "1", 1):
+        out["known_infringer"] = True
     if not out:
         raise Refused("a rule needs at least one condition (a rule for every alert is a mistake)")
     return out
@@ -70,7 +77,8 @@ def rule_actor(rule: AutomationRule) -> str:
     return f"rule:{rule.id}:{rule.name}"[:254]
 
 
-def matches(conditions: dict[str, Any], alert: Alert, listing: Listing, market_code: str) -> bool:
+def matches(conditions: dict[str, Any], alert: Alert, listing: Listing, market_code: str,
+            session: Session | None = None) -> bool:
     c = conditions
     if "checks" in c and not {str(r.get("check")) for r in alert.reasons or []} & set(c["checks"]):
         return False
@@ -82,7 +90,20 @@ def matches(conditions: dict[str, Any], alert: Alert, listing: Listing, market_c
         return False
     if "sellers" in c and _key(listing.seller or "") not in {_key(s) for s in c["sellers"]}:
         return False
-    return not ("kinds" in c and alert.kind not in c["kinds"])
+    if "kinds" in c and alert.kind not in c["kinds"]:
+        return False
+    return not (c.get("known_infringer") and not _known_infringer(session, alert, listing))
+
+
+def _known_infringer(session: Session | None, alert: Alert, listing: Listing) -> bool:
+    if session is None or not listing.seller:
+        return False
+    found = session.scalar(
+        sa.select(Case.id).where(Case.rights_holder_id == alert.rights_holder_id,
+                                 Case.marketplace_id == listing.marketplace_id,
+                                 sa.func.lower(Case.seller) == listing.seller.lower())
+        .limit(1))
+    return found is not None
 
 
 def add_rule(scope: Scope, *, name: str, action: str, conditions: dict[str, Any],
@@ -136,7 +157,7 @@ def apply_rules(session: Session, alert_ids: Iterable[int]) -> RuleRun:
         if holder not in by_holder:
             by_holder[holder] = [r for r in rules_of(session, holder) if r.active]
         for rule in by_holder[holder]:
-            if matches(rule.conditions, alert, listing, code):
+            if matches(rule.conditions, alert, listing, code, session):
                 scope = Scope(session, holder, rule_actor(rule))
                 done = transition(scope, [alert.id], rule.action, reason=rule.reason,
                                   note=f"automation rule {rule.id} ({rule.name})", strict=False)
@@ -155,7 +176,7 @@ def apply_to_queue(scope: Scope, rule_id: int, *, days: int = DRY_RUN_DAYS) -> l
                                       .where(Alert.rights_holder_id == scope.rights_holder_id,
                                              Alert.status == AlertStatus.NEW,
                                              Alert.created_at >= since)):
-        if matches(rule.conditions, alert, listing, code):
+        if matches(rule.conditions, alert, listing, code, scope.session):
             done = transition(Scope(scope.session, scope.rights_holder_id, rule_actor(rule)),
                               [alert.id], rule.action, reason=rule.reason,
                               note=f"automation rule {rule.id} ({rule.name}), applied by "
@@ -183,7 +204,7 @@ def dry_run(scope: Scope, conditions: dict[str, Any], action: str, *,
     hits = [(a, li) for a, li, code in _rows(
         scope.session, sa.select(Alert, Listing, Marketplace.code)
         .where(Alert.rights_holder_id == scope.rights_holder_id, Alert.created_at >= since))
-        if matches(cond, a, li, code)]
+        if matches(cond, a, li, code, scope.session)]
     status = Counter(a.status.value for a, _ in hits)
     target = ACTIONS[action].value
     decided = {"confirmed", "dismissed"}

@@ -117,3 +117,30 @@ def test_the_rules_page_previews_saves_applies_and_undoes(filled, store_url, mon
     vcsrf = login(viewer, "viewer@kestrel-outdoor.example")
     assert "seller 3" in viewer.get("/rules").text
     assert viewer.post(f"/rules/{rid}/apply", data={"csrf_token": vcsrf}).status_code == 403
+
+
+def test_a_rule_on_known_infringers(filled, store_url):
+    """The seller already has a case of ours on that marketplace: a repeat infringer."""
+    from db.alerts import Finding, record_findings
+    from db.cases import build_cases
+    from db.models import Mark
+
+    factory = session_factory(make_engine(store_url))
+    kestrel = filled.alerts["kestrel-outdoor"]
+    with transaction(factory) as s:
+        scope = _scope(s)
+        old = s.get(Alert, kestrel[13])
+        seller, market = old.listing.seller, old.listing.marketplace_id
+        mark = s.scalar(sa.select(Mark).filter_by(word_mark="KESTREL"))
+        lid = upsert_listing(s, market, ListingFields(
+            external_id="again", url="http://127.0.0.1:8302/item/again", title="KESTREL replica",
+            seller=seller.upper()), seen_at=datetime.now(UTC), crawl_run_id=None).listing_id
+        again = record_findings(s, lid, [Finding(mark.rights_holder_id, mark.id, "counterfeit",
+                                                 70, "medium", [{"check": "exact"}])],
+                                snapshot_id=None).created[0]
+        rule = add_rule(scope, name="repeat", action="confirm", conditions={"known_infringer": True})
+        assert apply_to_queue(scope, rule.id) == []  # no case yet: nobody is known
+        transition(scope, [kestrel[13]], "confirm")
+        build_cases(scope, [kestrel[13]], group_by="seller")
+        # the seller's other alerts on that marketplace, and only those
+        assert apply_to_queue(scope, rule.id) == [again]

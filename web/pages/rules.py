@@ -36,10 +36,10 @@ def _list(v: str) -> list[str]:
 
 
 def _conditions(checks: str, min_score: str, max_score: str, marketplaces: list[str],
-                sellers: str, kinds: str) -> dict[str, Any]:
+                sellers: str, kinds: str, known_infringer: bool) -> dict[str, Any]:
     return {"checks": _list(checks), "min_score": min_score or None,
             "max_score": max_score or None, "marketplaces": [m for m in marketplaces if m],
-            "sellers": _list(sellers), "kinds": _list(kinds)}
+            "sellers": _list(sellers), "kinds": _list(kinds), "known_infringer": known_infringer}
 
 
 def _page(request: Request, ctx: Ctx, code: int = 200, **extra: Any) -> HTMLResponse:
@@ -66,12 +66,14 @@ def rules_post(
     max_score: Annotated[str, Form(max_length=3)] = "",
     marketplaces: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     sellers: Text = "", kinds: Text = "",
+    known_infringer: Annotated[bool, Form()] = False,
 ) -> Response:
     """Preview a rule against the last 30 days, or save it (it acts on new alerts from now on)."""
-    conditions = _conditions(checks, min_score, max_score, marketplaces[:50], sellers, kinds)
+    conditions = _conditions(checks, min_score, max_score, marketplaces[:50], sellers, kinds,
+                             known_infringer)
     form = {"name": name, "action": action, "reason": reason, "checks": checks,
             "min_score": min_score, "max_score": max_score, "marketplaces": marketplaces,
-            "sellers": sellers, "kinds": kinds}
+            "sellers": sellers, "kinds": kinds, "known_infringer": known_infringer}
     if do == "preview":
         return _page(request, ctx, preview=dry_run(ctx.scope, conditions, action), form=form)
     rule = add_rule(ctx.scope, name=name, action=action, conditions=conditions,
