@@ -70,7 +70,8 @@ _CURRENCY_SIGNS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "CNY", "￥": "C
 
 
 def parse_price(value: Any) -> Decimal | None:
-    """``"£1,234.50"``, ``"1234.5"``, ``12``, ``"¥ 298.00"``, ``"1.234,50"`` -> Decimal; else None."""
+    """``"£1,234.50"``, ``"1234.5"``, ``12``, ``"¥ 298.00"``, ``"1.234,50"``, ``"Rp 1.250.000"``
+    -> Decimal; else None."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
@@ -89,6 +90,8 @@ def parse_price(value: Any) -> Decimal | None:
             if s.rfind(".") > s.rfind(",")
             else s.replace(".", "").replace(",", ".")
         )
+    elif s.count(".") > 1:  # "1.250.000": dots group thousands
+        s = s.replace(".", "")
     elif "," in s:
         head, _, tail = s.rpartition(",")
         s = f"{head.replace(',', '')}.{tail}" if len(tail) in (1, 2) else s.replace(",", "")

@@ -30,6 +30,7 @@ The full reference is in the README ("Watch a new marketplace").
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -373,6 +374,7 @@ def profile_from_json(value: str | dict[str, Any] | Profile) -> Profile:
     return validate_profile(data, "stored profile")
 
 
+@functools.cache
 def known_spiders() -> list[str]:
     """The names of the spiders Scrapy can run (the generic one included)."""
     from scrapy.settings import Settings
@@ -383,10 +385,17 @@ def known_spiders() -> list[str]:
     return sorted(SpiderLoader.from_settings(s).list())
 
 
-def check_spider(profile: Profile) -> str | None:
-    """Why ``profile`` cannot be crawled, or None."""
-    if profile.spider != PROFILE_SPIDER and profile.spider not in known_spiders():
-        return (f"spider {profile.spider!r} does not exist; known spiders: "
-                f"{', '.join(known_spiders())}")
+def why_not_crawlable(spider: str, profile: dict[str, Any] | None) -> str | None:
+    """Why a stored marketplace (its spider name and profile) cannot be crawled, or None."""
+    if spider == PROFILE_SPIDER:
+        if not profile:
+            return "the generic spider needs a profile and this marketplace has none"
+        try:
+            profile_from_json(profile)
+        except ProfileError as exc:
+            return "; ".join(m for _, m in exc.errors)
+        return None
+    if spider not in known_spiders():
+        return f"unknown spider {spider!r}; known spiders: {', '.join(known_spiders())}"
     return None
 

@@ -112,7 +112,7 @@ def embedded_json(sel: Selector, text: str, script: str) -> Any:
         if raw is None:
             return None
         try:
-            return json.loads(raw)
+            return json.JSONDecoder(strict=False).decode(raw)
         except ValueError as exc:
             raise StructuredDataError(f"invalid JSON in {script}: {exc}") from exc
     return inline_json(text, script)
@@ -192,9 +192,9 @@ def read_results(profile: Profile, base_url: str, term: str, req: SearchRequest,
     sel = Selector(text=text) if r.kind != "json" else None
     data: Any = None
     try:
-        if r.kind == "json" or p.kind in ("offset", "cursor"):
-            data = json.loads(text) if r.kind == "json" else embedded_json(sel, text, r.script or "")
-        elif r.kind == "embedded_json":
+        if r.kind == "json":
+            data = json.loads(text)
+        elif r.kind == "embedded_json" and sel is not None:
             data = embedded_json(sel, text, r.script or "")
     except (ValueError, StructuredDataError) as exc:
         page.skipped.append((url, f"unreadable search results: {exc}"))

@@ -23,6 +23,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
+from crawler.profile import (
+    CODE_PATTERN,
+    PROFILE_SPIDER,
+    Profile,
+    ProfileError,
+    known_spiders,
+    read_profile_file,
+)
 from db.models import (
     AuthorisedSeller,
     Mark,
@@ -93,14 +101,15 @@ class RightsHolderRow(_Row):
 
 
 class MarketplaceRow(_Row):
-    code: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    code: str = Field(pattern=CODE_PATTERN)  # hyphens allowed: "shop-a"
     name: str = Field(min_length=1, max_length=200)
-    spider: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    spider: str = Field(PROFILE_SPIDER, pattern=r"^[a-z0-9_]{1,64}$")
     base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=500)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    profile: str | None = Field(None, max_length=500)  # a profile file, relative to the CSV's
 
-    @field_validator("country", "currency", mode="before")
+    @field_validator("country", "currency", "profile", mode="before")
     @classmethod
     def _empty_none(cls, v: Any) -> Any:
         return v or None
@@ -346,15 +355,69 @@ def import_marketplaces(
     base_urls: dict[str, str] | None = None,
 ) -> ImportResult:
     """``base_urls`` overrides the file's base URL per marketplace code (the demo uses it to
-    point at the ports the bundled test marketplaces listen on)."""
+    point at the ports the bundled test marketplaces listen on).
+
+    A row's ``profile`` column names a profile file (relative to the CSV file) read by the
+    generic spider; a row without one names a Python spider. Unknown spiders, unreadable or
+    invalid profiles are refused with the line and the reason, before anything is written."""
     rows = read_rows(source, MarketplaceRow)
-    result = ImportResult()
-    for _line, r in rows:
-        values = r.model_dump()
+    here = Path(source).parent if not isinstance(source, io.TextIOBase) else Path.cwd()
+    spiders = known_spiders()
+    errors: list[tuple[int, str]] = []
+    values_by_row: list[dict[str, Any]] = []
+    for line, r in rows:
+        values = r.model_dump(exclude={"profile"})
         if base_urls and r.code in base_urls:
             values["base_url"] = base_urls[r.code]
-        existing = session.scalar(sa.select(Marketplace).filter_by(code=r.code))
+        values["profile"] = None
+        if r.profile:
+            try:
+                prof = read_profile_file(here / r.profile, base_url=values["base_url"],
+                                         spider=r.spider)
+            except ProfileError as exc:
+                errors.extend((line, f"profile {r.profile}" + (f" line {n}" if n else "")
+                               + f": {m}") for n, m in exc.errors)
+                continue
+            if prof.code != r.code:
+                errors.append((line, f"profile {r.profile} describes {prof.code!r}, not "
+                                     f"{r.code!r}"))
+                continue
+            values["profile"] = profile_values(prof)
+        elif r.spider == PROFILE_SPIDER:
+            errors.append((line, "the generic spider needs a profile column (a profile file), "
+                                 "or name a Python spider"))
+            continue
+        if r.spider != PROFILE_SPIDER and r.spider not in spiders:
+            errors.append((line, f"unknown spider {r.spider!r}; known: {', '.join(spiders)}"))
+            continue
+        values_by_row.append(values)
+    if errors:
+        raise RegistryImportError(_name(source), errors)
+    result = ImportResult()
+    for values in values_by_row:
+        existing = session.scalar(sa.select(Marketplace).filter_by(code=values["code"]))
         _upsert(session, result, existing, Marketplace, values)
+    return result
+
+
+def profile_values(profile: Profile) -> dict[str, Any]:
+    """A profile as the store keeps it (JSON, defaults spelt out)."""
+    import json
+
+    return dict(json.loads(profile.to_json()))
+
+
+def add_marketplace_profile(session: Session, profile: Profile) -> ImportResult:
+    """Add or update the marketplace ``profile`` describes (by its code)."""
+    if profile.spider != PROFILE_SPIDER and profile.spider not in known_spiders():
+        raise RegistryImportError(profile.code, [(0, f"unknown spider {profile.spider!r}; "
+                                                     f"known: {', '.join(known_spiders())}")])
+    values = {"code": profile.code, "name": profile.name, "spider": profile.spider,
+              "base_url": profile.base_url, "country": profile.country,
+              "currency": profile.currency, "profile": profile_values(profile)}
+    result = ImportResult()
+    existing = session.scalar(sa.select(Marketplace).filter_by(code=profile.code))
+    _upsert(session, result, existing, Marketplace, values)
     return result
 
 

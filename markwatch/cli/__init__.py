@@ -451,9 +451,11 @@ def _register_optional() -> None:
     main.add_command(demo)
     for cmd in (serve, users, cases):
         main.add_command(cmd)
+    from markwatch.cli.crawls_cmd import crawls
     from markwatch.cli.marketplaces_cmd import marketplaces
     from markwatch.cli.match_cmd import match
 
+    main.add_command(crawls)
     main.add_command(match)
     main.add_command(marketplaces)
 
