@@ -30,7 +30,6 @@ The full reference is in the README ("Watch a new marketplace").
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import tomllib
@@ -374,15 +373,15 @@ def profile_from_json(value: str | dict[str, Any] | Profile) -> Profile:
     return validate_profile(data, "stored profile")
 
 
-@functools.cache
-def known_spiders() -> list[str]:
-    """The names of the spiders Scrapy can run (the generic one included)."""
-    from scrapy.settings import Settings
-    from scrapy.spiderloader import SpiderLoader
+#: the Python spiders in crawler/spiders besides the generic one, for profiles that name one;
+#: listed here so the registry can check names without loading Scrapy (a test keeps this list
+#: equal to what Scrapy's spider loader finds)
+PYTHON_SPIDERS: frozenset[str] = frozenset()
 
-    s = Settings()
-    s.setmodule("crawler.settings", priority="project")
-    return sorted(SpiderLoader.from_settings(s).list())
+
+def known_spiders() -> list[str]:
+    """The names of the spiders a marketplace may name (the generic one included)."""
+    return sorted({PROFILE_SPIDER, *PYTHON_SPIDERS})
 
 
 def why_not_crawlable(spider: str, profile: dict[str, Any] | None) -> str | None:

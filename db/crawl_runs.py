@@ -1,5 +1,5 @@
-"""What crawls did: recent crawl runs with their figures and why pages were skipped, for
-``markwatch crawls`` and the crawl page of the web app."""
+"""What crawls did: recent crawl runs with their figures and Scrapy stats (read into skip reasons
+by ``markwatch.metrics.crawl_skips``), for ``markwatch crawls`` and the web app's crawl page."""
 
 from __future__ import annotations
 
@@ -11,31 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import CrawlRun, CrawlStatus, Mark, Marketplace, RightsHolder, Watch
-
-_EXTRA_SKIPS = {
-    "markwatch/skipped_links": "link_not_followed",  # crawler.spiders.profile
-    "markwatch/search_errors": "search_page_unreadable",
-    "markwatch/robots/unavailable": "robots_txt_unavailable",
-}
-
-
-def skip_reasons(stats: dict[str, Any]) -> dict[str, int]:
-    """Pages and links a crawl skipped, by reason, from its Scrapy stats: the reasons the
-    metrics count, with product pages that gave no listing split by why (no price, no title,
-    invalid JSON-LD ...)."""
-    from markwatch.metrics import skipped_pages
-
-    out = skipped_pages(stats)
-    parse = {k.removeprefix("markwatch/skipped/"): v for k, v in stats.items()
-             if k.startswith("markwatch/skipped/") and isinstance(v, int) and v > 0}
-    if parse:
-        out.pop("parse_error", None)
-        out.update({f"parse_{k}": v for k, v in parse.items()})
-    for key, label in _EXTRA_SKIPS.items():
-        v = stats.get(key)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            out[label] = out.get(label, 0) + v
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass(frozen=True)
@@ -54,7 +29,7 @@ class CrawlRunView:
     listings_new: int
     listings_changed: int
     items_dropped: int
-    skipped: dict[str, int]
+    stats: dict[str, Any]
     error: str | None
     worker: str | None
     finish_reason: str | None
@@ -66,7 +41,7 @@ class CrawlRunView:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "stats"}
         for k in ("created_at", "started_at", "finished_at"):
             d[k] = d[k].isoformat() if d[k] else None
         d["seconds"] = self.seconds
@@ -102,7 +77,7 @@ def recent_runs(s: Session, *, limit: int = 50, marketplace: str | None = None,
             finished_at=run.finished_at, pages_fetched=run.pages_fetched,
             listings_seen=run.listings_seen, listings_new=run.listings_new,
             listings_changed=run.listings_changed, items_dropped=run.items_dropped,
-            skipped=skip_reasons(stats), error=run.error, worker=run.worker,
+            stats=stats, error=run.error, worker=run.worker,
             finish_reason=stats.get("finish_reason"),
         ))
     return out

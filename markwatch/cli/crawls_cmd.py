@@ -28,6 +28,7 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
     from crawler.run import crawl_log_path
     from db.crawl_runs import recent_runs
     from markwatch.cli import _sessions, _settings
+    from markwatch.metrics import crawl_skips
 
     settings = _settings()
     with _sessions()() as s:
@@ -36,8 +37,8 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
         raise click.ClickException(f"no crawl run {run_id}")
     logs = {r.id: crawl_log_path(settings, r.id) for r in runs}
     if fmt == "json":
-        rows = [{**r.as_dict(), "log": str(logs[r.id]) if logs[r.id].exists() else None}
-                for r in runs]
+        rows = [{**r.as_dict(), "skipped": crawl_skips(r.stats),
+                 "log": str(logs[r.id]) if logs[r.id].exists() else None} for r in runs]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
     if run_id is not None:
@@ -52,7 +53,7 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
             ("worker", r.worker or "-"), ("pages fetched", r.pages_fetched),
             ("listings", f"{r.listings_seen} seen, {r.listings_new} new, "
                          f"{r.listings_changed} changed, {r.items_dropped} dropped"),
-            ("skipped", _skipped_text(r.skipped)), ("error", r.error or "-"),
+            ("skipped", _skipped_text(crawl_skips(r.stats))), ("error", r.error or "-"),
             ("log", logs[r.id] if logs[r.id].exists() else "none kept"),
         ]
         for k, v in lines:
@@ -72,5 +73,5 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
         table.add_row(str(r.id), r.marketplace, Text(r.mark), r.status,
                       f"{r.started_at:%Y-%m-%d %H:%M}" if r.started_at else "-",
                       str(r.pages_fetched), str(r.listings_new), str(r.listings_changed),
-                      _skipped_text(r.skipped), Text((r.error or "-")[:300]))
+                      _skipped_text(crawl_skips(r.stats)), Text((r.error or "-")[:300]))
     Console(file=sys.stdout, width=max(140, Console().width)).print(table)

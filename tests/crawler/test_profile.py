@@ -176,3 +176,14 @@ def test_invalid_embedded_json_is_a_note_and_the_rules_still_read() -> None:
     assert read.data is not None and read.data.price == Decimal("1234.50")
     assert read.data.currency == "EUR"
     assert any("invalid JSON in #__NEXT_DATA__" in n for n in read.notes)
+
+
+def test_the_spiders_a_profile_may_name_are_the_ones_scrapy_finds() -> None:
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.profile import known_spiders
+
+    s = Settings()
+    s.setmodule("crawler.settings", priority="project")
+    assert sorted(SpiderLoader.from_settings(s).list()) == known_spiders()
