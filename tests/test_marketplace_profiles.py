@@ -197,3 +197,29 @@ def test_a_stored_profile_crawls_and_the_run_shows_what_it_did(monkeypatch) -> N
         assert "parse_error" not in row["skipped"]
     table = run("crawls").output
     assert "shopc" in table and str(run_id) in table
+
+
+def test_a_crawl_that_fails_is_a_failed_task_and_not_a_dead_letter() -> None:
+    from db.reliability import DeadLetter
+    from tasks.app import make_celery
+    from tasks.crawl import crawl_watch
+
+    _ready()
+    make_celery(get_settings())  # the current app, configured for this test's store
+    with transaction(_store()) as s:
+        watch = s.scalars(sa.select(Watch).join(Marketplace, Watch.marketplace_id == Marketplace.id)
+                          .where(Marketplace.code == "shopa")).first()
+        crawl = CrawlRun(watch_id=watch.id)
+        s.add(crawl)
+        s.flush()
+        run_id = crawl.id
+        # queued while the marketplace was fine; its profile broke before a worker took it
+        watch.marketplace.profile = {**watch.marketplace.profile, "search": {"url": "/"}}
+    result = crawl_watch.apply(args=[run_id])
+    assert result.failed()
+    assert "CrawlFailed" in type(result.result).__name__
+    assert "cannot be crawled" in str(result.result)
+    with _store()() as s:
+        crawl = s.get(CrawlRun, run_id)
+        assert crawl.status == CrawlStatus.FAILED and "must contain {term}" in crawl.error
+        assert s.scalar(sa.select(sa.func.count()).select_from(DeadLetter)) == 0
