@@ -43,11 +43,6 @@ def is_allowed_private_url(url: str, allowed_hosts: str) -> bool:
     return UrlGuard(allowed_hosts).is_allowed_private(parts.hostname or "", port)
 
 
-def crawl_log_path(settings: Settings, run_id: int):
-    """Where a crawl run's Scrapy log is kept: ``<data dir>/crawls/<run id>.log``."""
-    return settings.data_dir / "crawls" / f"{run_id}.log"
-
-
 def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None,
                     politeness: dict[str, Any] | None = None) -> ScrapySettings:
     s = ScrapySettings()
@@ -129,7 +124,7 @@ def run_crawl(run_id: int, settings: Settings | None = None) -> int:
         return 2
     ss = scrapy_settings(settings, base_url=base_url, run_id=run_id,
                          politeness=(profile or {}).get("politeness"))
-    log_path = crawl_log_path(settings, run_id)
+    log_path = settings.crawl_log_path(run_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     ss.set("LOG_FILE", str(log_path), priority="cmdline")
     ss.set("LOG_FILE_APPEND", False, priority="cmdline")

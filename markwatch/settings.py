@@ -273,6 +273,10 @@ class Settings(BaseSettings):
             "region": self.s3_region,
         }
 
+    def crawl_log_path(self, run_id: int) -> Path:
+        """Where crawl run ``run_id``'s Scrapy log is kept: ``<data dir>/crawls/<run id>.log``."""
+        return self.data_dir / "crawls" / f"{run_id}.log"
+
     @property
     def effective_broker_url(self) -> str:
         # the filesystem transport has no host; naming one keeps kombu from warning about it

@@ -25,7 +25,6 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
     """Recent crawl runs, newest first: status, pages fetched, listings new and changed, pages
     skipped with their reasons, errors. Each run's Scrapy log is kept under the data directory
     (crawls/<run id>.log)."""
-    from crawler.run import crawl_log_path
     from db.crawl_runs import recent_runs
     from markwatch.cli import _sessions, _settings
     from markwatch.metrics import crawl_skips
@@ -35,7 +34,7 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
         runs = recent_runs(s, limit=limit, marketplace=marketplace, status=status, run_id=run_id)
     if run_id is not None and not runs:
         raise click.ClickException(f"no crawl run {run_id}")
-    logs = {r.id: crawl_log_path(settings, r.id) for r in runs}
+    logs = {r.id: settings.crawl_log_path(r.id) for r in runs}
     if fmt == "json":
         rows = [{**r.as_dict(), "skipped": crawl_skips(r.stats),
                  "log": str(logs[r.id]) if logs[r.id].exists() else None} for r in runs]
