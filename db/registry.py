@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from crawler.profile import (
@@ -185,12 +192,19 @@ class SellerRow(_Row):
 
 class WatchRow(_Row):
     rights_holder: str = Field(min_length=1)
-    mark_registration: str = Field(min_length=1)
+    mark_registration: str | None = Field(None, min_length=1)
+    mark: str | None = Field(None, min_length=1, max_length=200)  # the word mark's text
     marketplace: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
     schedule_minutes: int = Field(360, ge=5, le=60 * 24 * 31)
 
     _lists = field_validator("terms", mode="before")(classmethod(lambda cls, v: _split(v)))
+
+    @model_validator(mode="after")
+    def _one_mark(self) -> WatchRow:
+        if not self.mark_registration and not self.mark:
+            raise ValueError("name the mark: mark_registration, or mark (its text)")
+        return self
 
 
 R = TypeVar("R", bound=_Row)
@@ -297,6 +311,21 @@ class _Resolver:
             )
             return None
         return marks[0]
+
+    def mark_by_text(self, line: int, holder: RightsHolder, text: str) -> Mark | None:
+        """The holder's one mark whose word mark is ``text`` (case and width folded)."""
+        key = seller_key(text)
+        marks = [m for m in self.s.scalars(sa.select(Mark).filter_by(rights_holder_id=holder.id))
+                 if seller_key(m.word_mark) == key]
+        if len(marks) == 1:
+            return marks[0]
+        if not marks:
+            self.errors.append((line, f"no mark {text!r} for {holder.slug!r}"))
+        else:
+            regs = ", ".join(f"{m.office} {m.registration_number}" for m in marks)
+            self.errors.append((line, f"mark {text!r} is ambiguous for {holder.slug!r} ({regs}); "
+                                      "name it by its registration"))
+        return None
 
 
 def _apply(obj: Any, values: dict[str, Any]) -> bool:
@@ -551,9 +580,10 @@ def import_watches(
 
 def add_watch(session: Session, *, now: datetime | None = None, **fields: Any) -> ImportResult:
     try:
-        row = WatchRow.model_validate(fields)
+        row = WatchRow.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        raise RegistryImportError("watch add", [(0, str(exc))]) from None
+        msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise RegistryImportError("watch add", [(0, msg)]) from None
     return _write_watches(session, "watch add", [(0, row)], now=now)
 
 
@@ -573,8 +603,13 @@ def _write_watches(
         market = res.marketplace(line, r.marketplace)
         if holder is None or market is None:
             continue
-        mark = res.mark(line, holder, r.mark_registration)
+        mark = (res.mark(line, holder, r.mark_registration) if r.mark_registration
+                else res.mark_by_text(line, holder, r.mark or ""))
         if mark is None:
+            continue
+        if r.mark_registration and r.mark and seller_key(r.mark) != seller_key(mark.word_mark):
+            res.errors.append((line, f"registration {r.mark_registration!r} is "
+                                     f"{mark.word_mark!r}, not {r.mark!r}"))
             continue
         existing = session.scalar(
             sa.select(Watch).filter_by(mark_id=mark.id, marketplace_id=market.id)
