@@ -15,6 +15,7 @@ from urllib.parse import quote_plus, urljoin, urlsplit
 from parsel import Selector
 
 from crawler.extract import (
+    WHOLE_UNIT_CURRENCIES,
     ProductData,
     StructuredDataError,
     currency_from_text,
@@ -130,11 +131,12 @@ def _strings(value: Any) -> list[str]:
 
 
 def apply_rule(rule: Rule, sel: Selector, text: str, blob: Any = None) -> list[str]:
-    """Every value ``rule`` finds, in page order, whitespace collapsed."""
+    """Every value ``rule`` finds, in page order, as published (surrounding whitespace
+    trimmed)."""
     if rule.css:
-        found = [" ".join(v.split()) for v in sel.css(rule.css).getall()]
+        found = [v.strip() for v in sel.css(rule.css).getall()]
     elif rule.xpath:
-        found = [" ".join(v.split()) for v in sel.xpath(rule.xpath).getall()]
+        found = [v.strip() for v in sel.xpath(rule.xpath).getall()]
     elif rule.json_:
         found = _strings(json_path(blob, rule.json_))
     else:
@@ -253,7 +255,7 @@ def _field_value(name: str, values: list[str], url: str) -> Any:
         return None
     first = values[0]
     if name == "price":
-        return parse_price(first)
+        return first  # read into a number once the currency is known
     if name == "currency":
         return currency_from_text(first)
     if name == "condition":
@@ -287,13 +289,25 @@ def read_product(profile: Profile, url: str, body: bytes | str,
             except StructuredDataError as exc:
                 notes.append(f"{exc}; using the page's other data")
         rules = ProductData()
+        raw_price: Any = None
         for name, tried in pr.fields.items():
             for rule in tried:
                 value = _field_value(name, apply_rule(rule, sel, text, blob), url)
+                if name == "price":
+                    raw_price = value
+                    value = parse_price(value)
                 if value not in (None, "", []):
                     setattr(rules, name, value)
                     break
         data = data.merge(rules) if data else rules
+        if data.currency is None and profile.currency and data.price is not None:
+            data.currency = profile.currency  # the marketplace's currency when a page is silent
+        if raw_price is not None and rules.price is not None and data.price == rules.price and (
+                data.currency in WHOLE_UNIT_CURRENCIES):
+            data.price = parse_price(raw_price, whole_units=True)
+    elif data is not None and data.currency is None and profile.currency and (
+            data.price is not None):
+        data.currency = profile.currency
     return ProductRead(data, listing_id(profile, url, data), notes)
 
 

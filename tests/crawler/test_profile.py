@@ -153,7 +153,7 @@ def test_product_from_embedded_json_and_field_rules() -> None:
     page = """<html><body>
     <script id="__NEXT_DATA__" type="application/json">{"props": {"item": {"name": "Kestrel
     Trail Boot"}}}</script>
-    <span class="price">Rp 1.250.000</span>
+    <span class="price">Rp 125.000</span>
     <div class="shop"><b>Sold by Toko Sepatu</b></div>
     <img class="gallery" src="/i/1.jpg"><img class="gallery" src="/i/1.jpg"><img class="gallery"
     src="https://cdn.example/2.jpg">
@@ -162,8 +162,9 @@ def test_product_from_embedded_json_and_field_rules() -> None:
     d = read.data
     assert d is not None and read.listing_id == "Z9"
     assert d.title == "Kestrel\n    Trail Boot"
-    assert d.price == Decimal("1250000")  # the rule list fell through to the CSS rule
-    assert d.currency is None  # "Rp" is not a currency sign markwatch knows: left empty
+    # the rule list fell through to the CSS rule; rupiah are whole units: 125.000 is 125000
+    assert d.price == Decimal("125000")
+    assert d.currency == "IDR"
     assert d.seller == "Toko Sepatu"
     assert d.images == ["https://api.example/i/1.jpg", "https://cdn.example/2.jpg"]
 
