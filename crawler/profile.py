@@ -169,6 +169,14 @@ class Results(_M):
     script: str | None = None  # embedded_json: '#__NEXT_DATA__' or 'window.__DATA__'
     items: str = ""  # json, embedded_json: dotted path to the list of results ("" = the root)
     link: str | None = None  # json, embedded_json: dotted path to the URL inside one result
+    wait_for: str | None = None  # render = "browser": a CSS selector the results show up as
+
+    @field_validator("wait_for")
+    @classmethod
+    def _wait_for(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_css(v)
+        return v
 
     _script = field_validator("script")(classmethod(lambda cls, v: _check_script(v)))
 
@@ -263,7 +271,7 @@ class Profile(_M):
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-    render: Literal["http"] = "http"
+    render: Literal["http", "browser"] = "http"  # search pages: plain HTTP or a real browser
     search: Search | None = None
     results: Results | None = None
     pagination: Pagination = Pagination()

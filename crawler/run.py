@@ -124,6 +124,15 @@ def run_crawl(run_id: int, settings: Settings | None = None) -> int:
         return 2
     ss = scrapy_settings(settings, base_url=base_url, run_id=run_id,
                          politeness=(profile or {}).get("politeness"))
+    if (profile or {}).get("render") == "browser" and spider == PROFILE_SPIDER:
+        from crawler.browser import browser_settings
+
+        try:
+            browser_settings(ss, allowed_private_hosts=settings.crawl_allowed_private_hosts,
+                             executable=settings.crawl_browser)
+        except FileNotFoundError as exc:
+            print(f"marketplace {code} cannot be crawled: {exc}", file=sys.stderr)
+            return 2
     log_path = settings.crawl_log_path(run_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     ss.set("LOG_FILE", str(log_path), priority="cmdline")

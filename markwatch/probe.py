@@ -55,6 +55,10 @@ class ProbeReport:
     @property
     def warnings(self) -> list[str]:
         out = []
+        if self.profile.render == "browser":
+            out.append('render = "browser": the probe reads pages without running JavaScript, '
+                       "so results a script fills in are not seen here; crawl the marketplace "
+                       "and see markwatch crawls")
         if not self.links:
             out.append("no result links found")
         if self.profile.pagination.kind != "none" and not self.next_pages and len(

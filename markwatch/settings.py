@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         "bundled test marketplaces. Everything else private, loopback, link-local or "
         "cloud-metadata is refused.",
     )
+    crawl_browser: Path = Field(
+        Path("/usr/bin/chromium"),
+        description="The chromium that renders marketplaces whose profile says render = "
+        "\"browser\" (Debian's; no browser is ever downloaded).",
+    )
     crawl_lost_after: float = Field(
         120.0, ge=10, le=86400,
         description="Seconds without a heartbeat after which a running crawl counts as lost "

@@ -49,10 +49,18 @@ class ProfileSpider(MarketplaceSpider):
         return self._request(term, search_request(self.profile, self.base_url, term, page))
 
     def _request(self, term: str, req: SearchRequest) -> scrapy.Request:
+        meta: dict[str, Any] = {"search_term": term, "page": req.page, "search": req}
+        if self.profile.render == "browser" and req.method == "GET":
+            from scrapy_playwright.page import PageMethod
+
+            wait = self.profile.results.wait_for if self.profile.results else None
+            meta["playwright"] = True  # crawler/browser.py: the page runs in chromium
+            meta["playwright_page_methods"] = [
+                PageMethod("wait_for_selector", wait) if wait
+                else PageMethod("wait_for_load_state", "networkidle")]
         return scrapy.Request(
             req.url, method=req.method, headers=req.headers or None, body=req.body,
-            callback=self.parse_search, dont_filter=req.method != "GET",
-            meta={"search_term": term, "page": req.page, "search": req},
+            callback=self.parse_search, dont_filter=req.method != "GET", meta=meta,
         )
 
     def parse_search(self, response: Response) -> Iterator[scrapy.Request]:

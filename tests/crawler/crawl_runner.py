@@ -11,6 +11,7 @@ with only BASE_URL's host:port allowed, Retry-After honoured) without the delay 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -63,6 +64,12 @@ def main(argv: list[str]) -> int:
     settings.setdict(SETTINGS, priority="cmdline")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     settings.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(base_url).netloc, "cmdline")
+    if profile.render == "browser":
+        from crawler.browser import browser_settings
+
+        browser_settings(settings, allowed_private_hosts=urlsplit(base_url).netloc,
+                         executable=Path(os.environ.get("MARKWATCH_CRAWL_BROWSER",
+                                                        "/usr/bin/chromium")))
     process = CrawlerProcess(settings)
     fh = open(out, "w", encoding="utf-8")  # noqa: SIM115
     crawlers = []
