@@ -6,6 +6,7 @@ missing. ``markwatch marketplaces probe`` prints the report.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from crawler.profile_reader import (
 )
 
 MAX_BODY = 8 * 1024 * 1024
+MAX_RETRY_AFTER = 10.0
 
 
 @dataclass
@@ -121,6 +123,15 @@ class _Robots:
         return rule is None or rule.can_fetch(url, self.client.user_agent)
 
 
+def _retry_after(r: OutboundResponse) -> float | None:
+    """Seconds to wait before asking again, for a 429 or 503 that says (at most 10 s)."""
+    value = (r.headers.get("retry-after") or "").strip()
+    if r.status not in (429, 503) or not value.isdigit():
+        return None  # an HTTP date, or nothing: not worth waiting for in a probe
+    wait = float(value)
+    return wait if wait <= MAX_RETRY_AFTER else None
+
+
 def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
            headers: dict[str, str] | None = None, body: str | None = None
            ) -> tuple[Fetch, OutboundResponse | None]:
@@ -129,6 +140,11 @@ def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
     try:
         r = client.request(method, url, headers=headers,
                            body=body.encode("utf-8") if body is not None else None)
+        wait = _retry_after(r)
+        if wait is not None:  # asked to slow down: wait as told (briefly) and ask once more
+            time.sleep(wait)
+            r = client.request(method, url, headers=headers,
+                               body=body.encode("utf-8") if body is not None else None)
     except OSError as exc:  # OutboundBlocked, unreachable, too many redirects
         return Fetch(url, None, str(exc)), None
     note = "body cut at the size limit" if r.truncated else ""

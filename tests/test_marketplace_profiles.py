@@ -223,3 +223,34 @@ def test_a_crawl_that_fails_is_a_failed_task_and_not_a_dead_letter() -> None:
         crawl = s.get(CrawlRun, run_id)
         assert crawl.status == CrawlStatus.FAILED and "must contain {term}" in crawl.error
         assert s.scalar(sa.select(sa.func.count()).select_from(DeadLetter)) == 0
+
+
+def test_probe_drafts_a_profile_for_each_bundled_shop_unaided(monkeypatch, tmp_path) -> None:
+    """``probe URL --term WORD`` proposes a profile from the site alone; on the product pages
+    its search reaches (two result pages), it must read title, price, currency and seller right
+    on at least 95% of the pages that are not served broken."""
+    figures = {}
+    assert run("db", "upgrade").exit_code == 0
+    with running_marketplaces(port=0, seed=7, listings=600) as mp:
+        for code in ("shopa", "shopb", "shopc"):
+            monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(mp[code]).netloc)
+            get_settings.cache_clear()
+            out = tmp_path / f"{code}.toml"
+            r = run("marketplaces", "probe", mp[code], "--term", "kestrel", "--pages", "2",
+                    "--products", "40", "--code", code, "--out", str(out), "--format", "json")
+            assert r.exit_code == 0, r.output
+            report = json.loads(r.stdout)
+            shop = mp.shops[code]
+            read = [p for p in report["products"]
+                    if p["status"] == 200 and not shop.by_id[p["listing_id"]].broken]
+            right = sum(1 for p in read if (
+                p["fields"]["title"], p["fields"]["price"], p["fields"]["currency"],
+                p["fields"]["seller"]) == (
+                shop.by_id[p["listing_id"]].title, str(shop.by_id[p["listing_id"]].price),
+                shop.by_id[p["listing_id"]].currency, shop.by_id[p["listing_id"]].seller))
+            figures[code] = (right, len(read))
+            assert len(read) >= 20 and right >= 0.95 * len(read), (code, right, len(read))
+            # the draft is a profile like any other: it can be added as it stands
+            assert run("marketplaces", "add", str(out)).exit_code == 0
+    print("draft profiles, product pages read right:",
+          ", ".join(f"{c} {r}/{n}" for c, (r, n) in figures.items()))

@@ -88,13 +88,44 @@ def list_cmd() -> None:
     click.echo(f"{len(rows)} marketplaces")
 
 
+def _draft(source: str, term: str, code: str | None, out: Path | None, fmt: str):
+    """Draft a profile for the site at URL ``source``; write it to ``out`` (or show it)."""
+    from crawler.profile import ProfileError
+    from markwatch.draft import DraftError, draft_profile
+    from markwatch.probe import probe_client
+
+    try:
+        with probe_client() as client:
+            draft = draft_profile(client, source, term, code=code)
+        profile = draft.profile()
+    except (DraftError, OSError) as exc:
+        raise click.ClickException(f"cannot draft a profile for {source}: {exc}") from None
+    except ProfileError as exc:
+        raise click.ClickException(f"the drafted profile is not valid:\n{exc}\n\n"
+                                   + draft.toml()) from None
+    info = sys.stderr if fmt == "json" else sys.stdout
+    for f in draft.found:
+        click.echo(f"found {f}", file=info)
+    for m in draft.missing:
+        click.echo(f"not found: {m}", file=info)
+    if out is not None:
+        out.write_text(draft.toml(), encoding="utf-8")
+        click.echo(f"draft profile written to {out}\n", file=info)
+    else:
+        click.echo("\n" + draft.toml(), file=info)
+    return profile
+
+
 def _probe(source: str, term: str, pages: int, products: int, base_url: str | None,
-           fmt: str) -> None:
+           fmt: str, *, code: str | None = None, out: Path | None = None) -> None:
     import json
 
     from markwatch.probe import probe, probe_client
 
-    profile = _load_profile(source, base_url)
+    if source.startswith(("http://", "https://")):
+        profile = _draft(source, term, code, out, fmt)
+    else:
+        profile = _load_profile(source, base_url)
     if not profile.uses_generic_spider:
         raise click.ClickException(f"{profile.code} is read by the Python spider "
                                    f"{profile.spider!r}; only profiles can be probed")
@@ -141,12 +172,17 @@ def _probe(source: str, term: str, pages: int, products: int, base_url: str | No
 @click.option("--base-url", default=None, help="Use this base URL instead of the profile's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--code", default=None, help="With a URL: the drafted marketplace's code.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With a URL: write the drafted profile here.")
 def probe_cmd(source: str, term: str, pages: int, products: int, base_url: str | None,
-              fmt: str) -> None:
-    """Try a profile (a TOML file, or a stored marketplace's code) without storing anything:
-    one search through the SSRF guard, robots.txt obeyed, the result links and next pages it
-    finds, and the fields it reads on the first product pages, with what is missing."""
-    _probe(source, term, pages, products, base_url, fmt)
+              fmt: str, code: str | None, out: Path | None) -> None:
+    """Try a profile without storing anything: SOURCE is a TOML file, a stored marketplace's
+    code, or a site's URL (then a profile is drafted first: its search form or API, result
+    links, pagination and product data). One search through the SSRF guard, robots.txt
+    obeyed, the result links and next pages it finds, and the fields it reads on the first
+    product pages, with what is missing."""
+    _probe(source, term, pages, products, base_url, fmt, code=code, out=out)
 
 
 @marketplaces.command("check")
