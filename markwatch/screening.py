@@ -190,7 +190,8 @@ def screen_listings(
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code)), cached.owner_of, cached.word_of
+            index.match(listing_text(listing, code), alertable_only=True), cached.owner_of,
+            cached.word_of,
         )
         if findings:
             rec = record_findings(

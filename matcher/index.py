@@ -173,7 +173,8 @@ class MarkIndex:
         self._by_key: dict[str, object] = {}
         self._by_loose: dict[str, object] = {}
         self._by_phon: dict[str, object] = {}
-        self._by_word: dict[str, object] = {}  # words of multi-word marks -> (vid, position)
+        # words of multi-word marks -> (vid, position), or a list of them (see _add)
+        self._by_word: dict[str, tuple[int, int] | list[tuple[int, int]]] = {}
         self._deletes: dict[str, object] = {}
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
@@ -431,8 +432,10 @@ class MarkIndex:
                     for h in found:
                         hits.append(h._replace_span(t.start + h.start, t.start + h.end))
         if len(products) > 1:  # one finding per product and check
-            seen: set[tuple[int, str]] = set()
-            products = [p for p in products if (p[0], p[1]) not in seen and not seen.add((p[0], p[1]))]
+            unique: dict[tuple[int, str], tuple] = {}
+            for p in products:
+                unique.setdefault((p[0], p[1]), p)
+            products = list(unique.values())
         return hits, products, toks
 
     def _word(self, t: Token, toks: list[Token], i: int) -> tuple:

@@ -15,6 +15,7 @@ from functools import cache
 
 from matcher import calibration
 from matcher.calibration import REASON_OF, family_of
+from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
 from matcher.normalise import (
@@ -135,7 +136,7 @@ class _Context:
         self.price_usd = _price_usd(listing, self.fx)
         self.toks = toks
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
-        self._cues = None
+        self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
 
@@ -208,9 +209,9 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
     if (dictionary and kind is Kind.TRADEMARK and not brand_signal and not usage.referential
             and not _han_context(ctx, start) and (usage.describes or not usage.leading)):
         kind = Kind.GENERIC
-        why = (f'followed by "{usage.describes}": it describes the goods' if usage.describes else
-               "it does not open the title and nothing marks it as a brand")
-        reasons.append(Reason("generic", f"an ordinary word here: {why}", usage.describes, 0))
+        plain = (f'followed by "{usage.describes}": it describes the goods' if usage.describes
+                 else "it does not open the title and nothing marks it as a brand")
+        reasons.append(Reason("generic", f"an ordinary word here: {plain}", usage.describes, 0))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
@@ -429,14 +430,15 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
     for ph in product_hits:
-        cur = prod_best.get(ph[0])
-        if cur is None or ph[4] > cur[4]:
+        prev = prod_best.get(ph[0])
+        if prev is None or ph[4] > prev[4]:
             prod_best[ph[0]] = ph
     for pidx, check, start, end, base in prod_best.values():
         p = index.products[pidx]
-        midx = index._mark_by_id.get(p.mark_id)
-        if midx is None:
+        owner_idx = index._mark_by_id.get(p.mark_id)
+        if owner_idx is None:
             continue
+        midx = owner_idx
         mark = index.marks[midx]
         span = ctx.spans.span(start, end)
         label = {"model_number": "model number", "product_name": "product name",

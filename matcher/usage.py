@@ -70,7 +70,8 @@ def _postfix() -> tuple[str, ...]:
 
 @cache
 def _abuse() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
-    before, after = set(), set()
+    before: set[tuple[str, ...]] = set()
+    after: set[tuple[str, ...]] = set()
     for line in _lines("brand_abuse_cues.txt"):
         where, _, phrase = line.partition("\t")
         words = tuple(fold(phrase.strip()).replace("-", " ").split()) or (fold(phrase.strip()),)
