@@ -111,7 +111,7 @@ def test_the_peak_memory_read_is_the_crawls_own(tmp_path: Path) -> None:
     routes, prefixes = shop_routes(1)
     shop = FaultServer(routes, prefixes)
     with serving(shop):
-        res = run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": shop.base_url}],
+        res = run_crawl(tmp_path, [{"profile": "shopa", "base_url": shop.base_url}],
                         env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": "0"})
     assert res.items(), res.stderr[-2000:]
     assert res.maxrss_mb < MEMORY_LIMIT_MB / 2, res.maxrss_mb
