@@ -188,3 +188,35 @@ def test_the_spiders_a_profile_may_name_are_the_ones_scrapy_finds() -> None:
     s = Settings()
     s.setmodule("crawler.settings", priority="project")
     assert sorted(SpiderLoader.from_settings(s).list()) == known_spiders()
+
+
+def test_a_profiles_politeness_overrides_the_settings() -> None:
+    from crawler.run import scrapy_settings
+    from markwatch.settings import get_settings
+
+    s = scrapy_settings(get_settings(), base_url="https://shop.example", run_id=None,
+                        politeness={"delay": 7.5, "concurrency": 2})
+    assert s.getfloat("DOWNLOAD_DELAY") == 7.5 and s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 2
+    plain = scrapy_settings(get_settings(), base_url="https://shop.example", run_id=None)
+    assert plain.getfloat("DOWNLOAD_DELAY") == get_settings().crawl_delay
+
+
+def test_the_browser_guard_refuses_what_the_page_must_not_fetch() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from crawler.browser import BrowserGuard
+
+    guard = BrowserGuard("127.0.0.1:8450")
+
+    def aborts(url: str, kind: str = "fetch") -> bool:
+        return asyncio.run(guard(SimpleNamespace(url=url, resource_type=kind)))
+
+    assert not aborts("http://127.0.0.1:8450/api/v2/find?q=x")  # the allowed test shop
+    assert aborts("http://127.0.0.1:8451/")  # another port of the same host: not allowed
+    assert aborts("http://localhost:8450/")  # a name resolving to loopback, checked by address
+    assert aborts("http://169.254.169.254/latest/meta-data/")
+    assert aborts("file:///etc/passwd")
+    assert aborts("http://127.0.0.1:8450/img/1.png", "image")  # pictures are never fetched
+    assert not aborts("data:text/plain,hi")
+    assert guard.blocked and sum(guard.blocked.values()) == 4
