@@ -11,8 +11,10 @@ What it looks for, in order (every fetch through the SSRF-guarded client, robots
 3. the pagination: a ``rel="next"`` link, a link to page 2 of the same search (its parameter),
    an announced page count (``data-total-pages``), or the API's ``has_more``/``next_offset``;
 4. the product pages: which structured data (JSON-LD, microdata, OpenGraph) gives a title and a
-   price on the first pages, and, when none gives the seller, an embedded JSON
-   (``window.__DATA__``, ``__NEXT_DATA__``) key that names the shop.
+   price on the first pages; without any, field rules (the title from ``h1`` or ``<title>``, the
+   price and currency from the first price-like text, the seller after a seller label); and,
+   when nothing gives the seller, an embedded JSON (``window.__DATA__``, ``__NEXT_DATA__``) key
+   that names the shop.
 
 It writes what it found as a profile; what it could not find is left out and said.
 These are heuristics (no library drafts scraping rules from one search); each step is small so
@@ -276,6 +278,54 @@ def json_path_list(data: Any, path: str) -> list[Any]:
     return data if isinstance(data, list) else []
 
 
+#: a price as shops write it: a sign or code before or after a number
+PRICE_RX = (r"(?:US\$|Rp|RM|€|£|\$|¥|￥|₫|₩|₱|฿)\s?\d[\d.,]*\d|"
+            r"\d[\d.,]*\s?(?:€|Rp|zł|kr|₫|元)")
+#: words shops put before the seller's name, in the languages of the region
+SELLER_LABELS = ("Sold by", "Seller", "Sold and shipped by", "Verkäufer", "Vendu par",
+                 "Vendido por", "Dijual oleh", "Penjual", "Người bán", "ผู้ขาย", "卖家", "店铺",
+                 "商家", "ショップ")
+
+
+def _works(rule: dict[str, str], pages: list[tuple[str, str, str]], share: float = 0.6) -> bool:
+    """Whether ``rule`` finds a value on at least ``share`` of ``pages``."""
+    from crawler.profile import Rule
+    from crawler.profile_reader import apply_rule
+
+    r = Rule.model_validate(rule)
+    hits = sum(1 for _, _, t in pages if apply_rule(r, Selector(text=t), t))
+    return hits >= share * len(pages)
+
+
+def _text_rules(d: Draft, pages: list[tuple[str, str, str]]) -> None:
+    """Field rules for pages without structured data: the title from ``h1`` or ``<title>``, the
+    price and currency from the first price-like text, the seller after a seller label."""
+    fields: dict[str, Any] = {}
+    for rule in ({"css": "h1::text"}, {"css": "title::text"}):
+        if _works(rule, pages, 0.8):
+            fields["title"] = rule
+            break
+    price = {"xpath": "//body//text()", "regex": f"({PRICE_RX})"}
+    if _works(price, pages):
+        fields["price"] = price
+        fields["currency"] = price
+    for label in SELLER_LABELS:
+        same = {"xpath": f"//body//text()[contains(., '{label}')]",
+                "regex": f"{re.escape(label)}\\s*[:：]?\\s*([^\\s:：].*)"}
+        after = {"xpath": f"//body//text()[contains(., '{label}')]"
+                          "/following::text()[normalize-space()][1]"}
+        rules = [r for r in (same, after) if _works(r, pages, 0.3)]
+        if rules and _works(after if after in rules else same, pages):
+            fields["seller"] = rules
+            break
+    if fields:
+        d.data["product"]["fields"] = fields
+        d.found.append("field rules for " + ", ".join(fields))
+    missing = [f for f in ("title", "price", "seller") if f not in fields]
+    if missing:
+        d.missing.append("no structured data, and no rule found for " + ", ".join(missing))
+
+
 def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
     product = d.data.setdefault("product", {})
     pages = []
@@ -300,12 +350,14 @@ def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
             if got and got.seller:
                 seller_from[source] += 1
     order = [s for s, _n in score.most_common()]
-    if not order:
-        d.missing.append("structured data with a title and a price on the product pages")
     product["structured"] = order + [s for s in ("json-ld", "microdata", "opengraph")
                                      if s not in order]
     d.found.append(f"structured data: {', '.join(order) or 'none'}")
+    if not order:
+        _text_rules(d, pages)
     if any(seller_from[s] for s in order):
+        return
+    if "seller" in product.get("fields", {}):
         return
     for _purl, _, ptext in pages:
         sel = Selector(text=ptext)
