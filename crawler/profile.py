@@ -272,6 +272,7 @@ class Profile(_M):
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     render: Literal["http", "browser"] = "http"  # search pages: plain HTTP or a real browser
+    notice_limit: int | None = Field(None, ge=1, le=100_000)  # listings one notice may carry
     search: Search | None = None
     results: Results | None = None
     pagination: Pagination = Pagination()

@@ -45,6 +45,12 @@ def test_registry_stores_the_bundled_profiles() -> None:
     assert set(markets) == {"shopa", "shopb", "shopc"}
     assert all(m.spider == "profile" and m.profile for m in markets.values())
     assert markets["shopb"].profile["pagination"]["kind"] == "offset"
+    # the notice limit per request comes from the profile, the table only for the rest
+    from markwatch.notices import DEFAULT_LIMIT, limit_for
+
+    assert [limit_for(c, markets[c].profile) for c in ("shopa", "shopb", "shopc")] == [
+        50, 100, 300]
+    assert limit_for("shopa", None) == DEFAULT_LIMIT and limit_for("alibaba") == 300
     out = run("marketplaces", "list").output
     assert "shopc" in out and "NOT CRAWLABLE" not in out
 
