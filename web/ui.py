@@ -431,8 +431,13 @@ def crawls_page(request: Request, ctx: Admin,
             with path.open("rb") as fh:
                 fh.seek(max(0, path.stat().st_size - LOG_TAIL))
                 log_tail = fh.read().decode("utf-8", "replace")
+    from crawler.profile import why_not_crawlable
+
+    markets = [] if run else [
+        (m, why_not_crawlable(m.spider, m.profile))
+        for m in ctx.session.scalars(sa.select(Marketplace).order_by(Marketplace.code))]
     return page(request, "crawls.html", ctx, runs=runs, one=bool(run), log_tail=log_tail,
-                skips={r.id: crawl_skips(r.stats) for r in runs})
+                skips={r.id: crawl_skips(r.stats) for r in runs}, markets=markets)
 
 
 # --- registry ----------------------------------------------------------------------------------

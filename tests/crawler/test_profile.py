@@ -220,3 +220,41 @@ def test_the_browser_guard_refuses_what_the_page_must_not_fetch() -> None:
     assert aborts("http://127.0.0.1:8450/img/1.png", "image")  # pictures are never fetched
     assert not aborts("data:text/plain,hi")
     assert guard.blocked and sum(guard.blocked.values()) == 4
+
+
+def test_a_post_form_search_and_results_in_an_embedded_script() -> None:
+    p = load_profile('''\
+code = "form-shop"
+name = "Form"
+base_url = "https://form.example/shop/"
+
+[search]
+url = "search"
+method = "POST"
+body = "keyword={term}&p={page}"
+
+[results]
+kind = "embedded_json"
+script = "window.__STATE__"
+items = "search.hits"
+link = "href"
+
+[pagination]
+kind = "page_number"
+max_pages = 2
+
+[product]
+listing_id = "/p/(\\\\d+)"
+''')
+    req = search_request(p, p.base_url, "kestrel & co", 1)
+    assert (req.url, req.method, req.body) == ("https://form.example/shop/search", "POST",
+                                              "keyword=kestrel+%26+co&p=1")
+    assert req.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    page = '<script>window.__STATE__ = {"search": {"hits": [{"href": "/p/1"}, {"href": "/p/2"}]}};'
+    page += "</script>"
+    got = read_results(p, p.base_url, "kestrel & co", req, req.url, page, max_pages=20)
+    assert got.links == ["https://form.example/p/1", "https://form.example/p/2"]
+    [nxt] = got.next
+    assert nxt.page == 2 and nxt.body == "keyword=kestrel+%26+co&p=2" and nxt.offset == 2
+    last = read_results(p, p.base_url, "x", nxt, nxt.url, page, max_pages=20)
+    assert last.links and not last.next  # the profile's max_pages caps it

@@ -42,6 +42,7 @@ def test_admin_sees_own_crawls_with_skip_reasons_and_log(filled_sqlite, sqlite_u
     assert "robots_txt 4" in page.text and "parse_no_price 2" in page.text
     assert "parse_invalid_json_ld 1" in page.text and "parse_error" not in page.text
     assert f'/crawls?run={ids[A]}"' in page.text and "B-SECRET-ERROR" not in page.text
+    assert "<h2>Marketplaces</h2>" in page.text and "Tradewind" in page.text
     one = client.get(f"/crawls?run={ids[A]}")
     assert one.status_code == 200 and "Spider opened" in one.text
     assert "&lt;x&gt;" in one.text  # log text is escaped
