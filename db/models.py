@@ -116,6 +116,8 @@ class Marketplace(Base):
     base_url: Mapped[str] = mapped_column(sa.String(500))
     country: Mapped[str | None] = mapped_column(sa.String(2))  # where it is based
     currency: Mapped[str | None] = mapped_column(sa.String(3))
+    # the marketplace profile (crawler/profile.py) the generic spider reads, as validated JSON
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     #: the countries (ISO 3166 codes) it sells in: a notice to it must rest on a right valid in
     #: one of them (``db.jurisdiction``)
     countries: Mapped[list[Any]] = mapped_column(default=list)

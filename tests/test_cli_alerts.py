@@ -42,7 +42,7 @@ def _seed() -> None:
 
 
 def _ids(*args: str) -> list[str]:
-    r = run("alerts", *args, "--format", "json")
+    r = run("alerts", *args, "--format", "jsonl")
     assert r.exit_code == 0, r.output
     return [json.loads(x)["title"] for x in r.output.splitlines()]
 

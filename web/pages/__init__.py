@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from web.pages import accounts, auth, cases, insight, notices, queue, registry, rules
+from web.pages import accounts, auth, cases, crawls, insight, notices, queue, registry, rules
 
 router = APIRouter(include_in_schema=False)
-for part in (auth, queue, cases, notices, insight, registry, rules, accounts):
+for part in (auth, queue, cases, notices, insight, crawls, registry, rules, accounts):
     router.include_router(part.router)
