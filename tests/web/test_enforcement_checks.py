@@ -3,10 +3,10 @@ valid where the marketplace sells, and the dashboard warns of registrations runn
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, timedelta
 from html import unescape
+from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -55,17 +55,21 @@ def test_expiry_warnings_ninety_days_ahead():
     assert [(m, d) for m, d in expiring([later, soon, none, gone], TODAY)] == [(gone, -2), (soon, 30)]
 
 
-def test_marketplaces_import_their_countries(store_url):
+def test_marketplaces_import_their_countries(store_url, tmp_path):
+    profiles = Path(__file__).resolve().parents[2] / "fixtures" / "marketplaces" / "profiles"
     engine = make_engine(store_url)
-    csv = ("code,name,spider,base_url,country,currency,countries\n"
-           "eu_shop,EuroShop,jsonld_shop,http://127.0.0.1:1,FR,EUR,DE|IT\n"
-           "one_shop,One,jsonld_shop,http://127.0.0.1:2,JP,JPY,\n")
+    csv = tmp_path / "marketplaces.csv"
+    csv.write_text(
+        "code,name,spider,base_url,country,currency,profile,countries\n"
+        f"shopa,Bazaarly,profile,http://127.0.0.1:1,FR,EUR,{profiles / 'shopa.toml'},DE|IT\n"
+        f"shopc,TaoJi,profile,http://127.0.0.1:2,JP,JPY,{profiles / 'shopc.toml'},\n",
+        encoding="utf-8")
     with transaction(session_factory(engine)) as s:
-        import_marketplaces(s, io.StringIO(csv))
+        import_marketplaces(s, csv)
     with session_factory(engine)() as s:
         got = dict(s.execute(sa.select(Marketplace.code, Marketplace.countries)).all())
     engine.dispose()
-    assert got["eu_shop"] == ["FR", "DE", "IT"] and got["one_shop"] == ["JP"]
+    assert got["shopa"] == ["FR", "DE", "IT"] and got["shopc"] == ["JP"]
 
 
 def _case(api, ids: list[int]) -> int:
