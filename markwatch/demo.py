@@ -30,6 +30,8 @@ from markwatch.settings import Settings
 
 DEMO_REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 SHOPS = ("shopa", "shopb", "shopc")
+# the South-East Asian marketplace: one site on the first port + 3, a path per storefront
+SEA_STOREFRONTS = {"sea_th": "th", "sea_vn": "vn", "sea_id": "id", "sea_my": "my", "sea_ph": "ph"}
 
 
 @dataclass
@@ -55,10 +57,12 @@ class DemoResult:
 
 
 def shop_urls(settings: Settings) -> dict[str, str]:
-    return {
-        code: f"http://{settings.marketplaces_host}:{settings.marketplaces_port + i}"
-        for i, code in enumerate(SHOPS)
-    }
+    host = settings.marketplaces_host
+    urls = {code: f"http://{host}:{settings.marketplaces_port + i}" for i, code in enumerate(SHOPS)}
+    if settings.marketplaces_sea_listings:
+        sea = f"http://{host}:{settings.marketplaces_port + len(SHOPS)}"
+        urls.update({code: f"{sea}/{path}" for code, path in SEA_STOREFRONTS.items()})
+    return urls
 
 
 def allowed_private_hosts(settings: Settings, urls: dict[str, str]) -> str:
@@ -192,7 +196,8 @@ def run_demo(
     try:
         with running(shops, crawler, worker):
             step("starting the test marketplaces: " + ", ".join(urls.values()))
-            wait_http([u + "/healthz" for u in urls.values()], timeout=60, child=shops)
+            origins = dict.fromkeys("/".join(u.split("/", 3)[:3]) for u in urls.values())
+            wait_http([o + "/healthz" for o in origins], timeout=60, child=shops)
             step("sending the due watches to the workers")
             with transaction(factory) as s:
                 result.run_ids = start_due_watches(s, now=datetime.now(UTC))

@@ -40,9 +40,17 @@ def marketplaces() -> None:
     default=None,
     help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS].",
 )
+@click.option(
+    "--sea-listings",
+    type=int,
+    default=None,
+    help="Listings of the South-East Asian marketplace on PORT+3, 0 for none "
+    "[default: MARKWATCH_MARKETPLACES_SEA_LISTINGS].",
+)
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve(
-    host: str | None, port: int | None, seed: int | None, listings: int | None, verbose: bool
+    host: str | None, port: int | None, seed: int | None, listings: int | None,
+    sea_listings: int | None, verbose: bool
 ) -> None:
     """Serve the three test shops until Ctrl-C or SIGTERM.
 
@@ -59,12 +67,13 @@ def serve(
         s.marketplaces_listings if listings is None else listings,
         data_dir=s.data_dir / "marketplaces",
         verbose=verbose,
+        sea_listings=s.marketplaces_sea_listings if sea_listings is None else sea_listings,
     )
 
     def ready(urls: dict[str, str]) -> None:
         info = shops()
         for code, url in urls.items():
-            click.echo(f"{code}  {info[code].name:<12} {url}")
+            click.echo(f"{code:<6}  {info[code].name:<20} {url}")
         assert mp.data_dir is not None
         click.echo(f"labels: {mp.data_dir / 'labels.jsonl'}  (Ctrl-C to stop)")
         sys.stdout.flush()
