@@ -122,6 +122,16 @@ class MarkRow(_Row):
         classmethod(lambda cls, v: _split(v))
     )
 
+    @field_validator("jurisdictions")
+    @classmethod
+    def _where(cls, v: list[str]) -> list[str]:
+        # XX: a national registration; EU: an EU trade mark; WO:XX: a Madrid designation of XX
+        out = [t.strip().upper() for t in v]
+        bad = [t for t in out if not re.fullmatch(r"EU|WO:[A-Z]{2}|[A-Z]{2}", t)]
+        if bad:
+            raise ValueError(f"jurisdictions are XX, EU or WO:XX (Madrid), got {bad}")
+        return out
+
     @field_validator("nice_classes")
     @classmethod
     def _nice(cls, v: list[int]) -> list[int]:
