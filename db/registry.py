@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
+from db.jurisdictions import check_token
 from db.models import (
     AuthorisedSeller,
     Mark,
@@ -126,11 +127,7 @@ class MarkRow(_Row):
     @classmethod
     def _where(cls, v: list[str]) -> list[str]:
         # XX: a national registration; EU: an EU trade mark; WO:XX: a Madrid designation of XX
-        out = [t.strip().upper() for t in v]
-        bad = [t for t in out if not re.fullmatch(r"EU|WO:[A-Z]{2}|[A-Z]{2}", t)]
-        if bad:
-            raise ValueError(f"jurisdictions are XX, EU or WO:XX (Madrid), got {bad}")
-        return out
+        return [check_token(t) for t in v]
 
     @field_validator("nice_classes")
     @classmethod

@@ -11,16 +11,17 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import matcher
 from db.alerts import Finding, per_holder, record_findings
+from db.jurisdictions import unprotected_reason
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
 from markwatch.fx import current_rates
-from markwatch.jurisdictions import unprotected_reason
 from markwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class IndexCache:
                 log.info("building the matcher index")
                 index = build_index_from_store(session, config)
                 ids = [int(m.mark_id) for m in index.marks]
-                where = dict(session.execute(
+                where: dict[int, Any] = dict(session.execute(
                     sa.select(Mark.id, Mark.jurisdictions).where(Mark.id.in_(ids))).tuples().all())
                 self._index = ScreeningIndex(
                     index,
