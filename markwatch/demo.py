@@ -235,8 +235,17 @@ def score_against_labels(factory: Any, labels: list[Any]) -> Any:
     """The store's alerts scored against the test marketplaces' labels
     (``fixtures.marketplaces.scoring``: (listing, mark) pairs, recall over every labelled
     infringing listing with reach beside it, recall per disguise type)."""
+    from fixtures.marketplaces.scoring import score
+
+    alerts, crawled = alert_records(factory)
+    return score(labels, alerts, crawled)
+
+
+def alert_records(factory: Any) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The store's alerts as scoring records, and the (marketplace, listing id) of every stored
+    listing."""
     from db.models import Alert, AlertMark, Listing, Mark, Marketplace
-    from fixtures.marketplaces.scoring import AlertRecord, score
+    from fixtures.marketplaces.scoring import AlertRecord
 
     with factory() as s:
         crawled = s.execute(
@@ -259,4 +268,4 @@ def score_against_labels(factory: Any, labels: list[Any]) -> Any:
                 .join(Mark, Alert.mark_id == Mark.id)
             )
         ]
-    return score(labels, alerts, [tuple(r) for r in crawled])
+    return alerts, [(c, e) for c, e in crawled]
