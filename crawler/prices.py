@@ -38,7 +38,7 @@ LOCALE_OF = {
 }
 # signs and local abbreviations, longest first where one contains another
 _SIGNS = (
-    ("Rp", "IDR"), ("RM", "MYR"), ("S$", "SGD"), ("US$", "USD"), ("₫", "VND"), ("đ", "VND"),
+    ("Rp", "IDR"), ("RM", "MYR"), ("US$", "USD"), ("S$", "SGD"), ("₫", "VND"), ("đ", "VND"),
     ("VNĐ", "VND"), ("฿", "THB"), ("บาท", "THB"), ("₱", "PHP"), ("£", "GBP"), ("€", "EUR"),
     ("¥", "CNY"), ("￥", "CNY"), ("元", "CNY"), ("$", "USD"),
 )

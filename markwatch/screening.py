@@ -112,8 +112,9 @@ class IndexCache:
                 log.info("building the matcher index")
                 index = build_index_from_store(session, config)
                 ids = [int(m.mark_id) for m in index.marks]
-                where: dict[int, Any] = dict(session.execute(
-                    sa.select(Mark.id, Mark.jurisdictions).where(Mark.id.in_(ids))).tuples().all())
+                where: dict[int, Any] = {
+                    mid: j for mid, j in session.execute(
+                        sa.select(Mark.id, Mark.jurisdictions).where(Mark.id.in_(ids)))}
                 self._index = ScreeningIndex(
                     index,
                     {int(m.mark_id): int(m.owner_id) for m in index.marks},
