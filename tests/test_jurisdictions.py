@@ -4,7 +4,6 @@ not, the registry's check of the entries and the dashboard's RCEP coverage."""
 from __future__ import annotations
 
 import io
-
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,8 +14,7 @@ from db.coverage import coverage
 from db.jurisdictions import RCEP, check_token, how_protected, unprotected_reason
 from db.listings import ListingFields, upsert_listing
 from db.models import Alert, AlertStatus, Marketplace, RightsHolder
-from db.registry import RegistryImportError
-from db.registry import import_marks, load_directory
+from db.registry import RegistryImportError, import_marks, load_directory
 from db.session import transaction
 from db.tenancy import Scope
 from markwatch.screening import screen_listings
