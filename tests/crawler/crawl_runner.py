@@ -29,8 +29,9 @@ from scrapy.settings import Settings  # noqa: E402
 from crawler.spiders.api_shop import ApiShopSpider  # noqa: E402
 from crawler.spiders.cn_shop import CnShopSpider  # noqa: E402
 from crawler.spiders.jsonld_shop import JsonLdShopSpider  # noqa: E402
+from crawler.spiders.sea_shop import SeaShopSpider  # noqa: E402
 
-SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider)}
+SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider, SeaShopSpider)}
 SETTINGS = {
     "ROBOTSTXT_OBEY": True,
     "DOWNLOAD_DELAY": 0,
