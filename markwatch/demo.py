@@ -163,6 +163,13 @@ def run_demo(
     step(f"loading the registry from {registry_dir}")
     with transaction(factory) as s:
         load_directory(s, registry_dir, base_urls=urls)
+        # marketplaces not served this time (the South-East Asian one with
+        # MARKWATCH_MARKETPLACES_SEA_LISTINGS=0) are not crawled
+        from db.models import Marketplace, Watch
+
+        s.execute(sa.update(Watch).where(Watch.marketplace_id.in_(
+            sa.select(Marketplace.id).where(Marketplace.code.not_in(list(urls))))
+        ).values(active=False))
 
     # The test marketplaces are on loopback: the crawler's SSRF guard lets exactly these through.
     env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls))

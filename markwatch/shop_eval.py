@@ -85,6 +85,7 @@ def evaluate(settings: Settings, codes: list[str], *, seed: int, listings: int,
                 out.listings = len(ids)
                 step(f"screening {len(ids)} stored listings")
                 screen_listings(s, ids, settings)
+            assert mp.catalogue is not None
             labels = [lab for lab in mp.catalogue.labels if lab.marketplace in codes]
         alerts, crawled = alert_records(factory)
         alerts = [a for a in alerts if a.marketplace in codes]
