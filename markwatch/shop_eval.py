@@ -37,9 +37,11 @@ class ShopEval:
 
 def evaluate(settings: Settings, codes: list[str], *, seed: int, listings: int,
              sea_listings: int, parallel: int = 2,
-             on_step: Callable[[str], None] | None = None) -> ShopEval:
+             on_step: Callable[[str], None] | None = None,
+             while_serving: Callable[[Any], None] | None = None) -> ShopEval:
     """Serve, crawl ``codes``, screen and score. ``settings`` names the (empty) store to use;
-    the crawler processes get the same store through the environment."""
+    the crawler processes get the same store through the environment. ``while_serving(mp)``
+    runs after screening, while the shops still answer (a browser can load their images)."""
     from db.migrate import upgrade
     from db.models import CrawlRun, Listing, Marketplace, Watch
     from db.registry import load_directory
@@ -85,6 +87,8 @@ def evaluate(settings: Settings, codes: list[str], *, seed: int, listings: int,
                 out.listings = len(ids)
                 step(f"screening {len(ids)} stored listings")
                 screen_listings(s, ids, settings)
+            if while_serving is not None:
+                while_serving(mp)
             assert mp.catalogue is not None
             labels = [lab for lab in mp.catalogue.labels if lab.marketplace in codes]
         alerts, crawled = alert_records(factory)
