@@ -9,6 +9,8 @@ COPY matcher matcher
 COPY tasks tasks
 COPY db db
 COPY fixtures fixtures
+COPY web web
+COPY storage storage
 RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 markwatch \
     && mkdir -p /data && chown markwatch /data

@@ -200,7 +200,8 @@ def screen_listings(
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code)), cached.owner_of, cached.word_of
+            index.match(listing_text(listing, code), alertable_only=True), cached.owner_of,
+            cached.word_of,
         )
         for f in findings:  # say when the mark is not registered where the storefront sells
             why = unprotected_reason(cached.word_of[f.mark_id],

@@ -34,9 +34,11 @@ class CueFinder:
         self._en = spacy.blank("en")
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._runs: list[str] = []
+        self._listed: dict[str, str] = {}  # folded -> as listed ("hang nhai" -> "hàng nhái")
         latin_first: set[str] = set()
         for phrase, kind in cue_phrases():
             folded = fold(phrase)
+            self._listed.setdefault(folded, phrase)
             if kind == "run":
                 self._runs.append(folded)
             else:
@@ -52,12 +54,16 @@ class CueFinder:
             doc = self._en.make_doc(text)
             for _, start, end in self._en_matcher(doc):
                 sp = doc[start:end]
-                found.append(Cue(sp.text.lower(), sp.text, sp.start_char, sp.end_char))
+                key = sp.text.lower()
+                found.append(Cue(self._listed.get(key, key), sp.text, sp.start_char, sp.end_char))
         if RUN_RE.search(text):
             for phrase in self._runs:
                 at = text.find(phrase)
                 if at >= 0:
-                    found.append(Cue(phrase, phrase, at, at + len(phrase)))
+                    found.append(Cue(self._listed.get(phrase, phrase), phrase, at, at + len(phrase)))
+        # a cue inside a longer one is the same cue ("ก๊อป" in "งานก๊อป", "nhái" in "hàng nhái")
+        found = [c for c in found if not any(o is not c and o.start <= c.start and c.end <= o.end
+                                             and o.end - o.start > c.end - c.start for o in found)]
         found.sort(key=lambda c: c.start)
         return found
 

@@ -128,3 +128,9 @@ def han_variants() -> dict[str, str]:
         trad, simp = line.split("\t")[:2]
         out[trad] = simp
     return out
+
+
+@cache
+def korean_particles() -> frozenset[str]:
+    """Korean particles written onto a noun (``korean_particles.txt``)."""
+    return frozenset(line.strip() for line in _lines("korean_particles.txt"))

@@ -11,10 +11,12 @@ that a reviewer confirms it. Every step leaves a ``Reason`` a reviewer can read.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from matcher import calibration
 from matcher.calibration import REASON_OF, family_of
+from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
 from matcher.normalise import (
@@ -135,7 +137,7 @@ class _Context:
         self.price_usd = _price_usd(listing, self.fx)
         self.toks = toks
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
-        self._cues = None
+        self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
 
@@ -208,9 +210,9 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
     if (dictionary and kind is Kind.TRADEMARK and not brand_signal and not usage.referential
             and not _han_context(ctx, start) and (usage.describes or not usage.leading)):
         kind = Kind.GENERIC
-        why = (f'followed by "{usage.describes}": it describes the goods' if usage.describes else
-               "it does not open the title and nothing marks it as a brand")
-        reasons.append(Reason("generic", f"an ordinary word here: {why}", usage.describes, 0))
+        plain = (f'followed by "{usage.describes}": it describes the goods' if usage.describes
+                 else "it does not open the title and nothing marks it as a brand")
+        reasons.append(Reason("generic", f"an ordinary word here: {plain}", usage.describes, 0))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
@@ -358,6 +360,18 @@ def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _as_registered(ctx: _Context, hit: Hit, span: str) -> bool:
+    """The span is the registered form letter for letter, accents included: "Trung Nguyên" for
+    a registered "Trung Nguyên" is the mark, not a diacritic disguise of it."""
+    mark = ctx.index.marks[ctx.index.variants[hit.vid].mark_idx]
+
+    def letters(s: str) -> str:
+        return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
+
+    got = letters(span)
+    return any(not form.isascii() and letters(form) == got for form in (mark.mark, *mark.aliases))
+
+
 def _is_disguised(ctx: _Context, hit: Hit) -> bool:
     """The hit needed unfolding a disguise (what ``_main_reason`` will name)."""
     if hit.check in ("loose", "separators", "split"):
@@ -365,7 +379,9 @@ def _is_disguised(ctx: _Context, hit: Hit) -> bool:
     if hit.check not in ("exact", "fused"):
         return False
     span = ctx.spans.span(hit.start, hit.end)
-    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
+    if span.isascii() and span.isalnum():
+        return False
+    return bool(describe_span(span).names()) and not _as_registered(ctx, hit, span)
 
 
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
@@ -374,7 +390,7 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     check = hit.check
     points = hit.base
     if check in ("exact", "loose", "separators", "fused"):
-        names = describe_span(span).names()
+        names = [] if _as_registered(ctx, hit, span) else describe_span(span).names()
         if names:
             points += DISGUISE_POINTS
             if check in ("exact", "loose"):
@@ -429,14 +445,15 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
     for ph in product_hits:
-        cur = prod_best.get(ph[0])
-        if cur is None or ph[4] > cur[4]:
+        prev = prod_best.get(ph[0])
+        if prev is None or ph[4] > prev[4]:
             prod_best[ph[0]] = ph
     for pidx, check, start, end, base in prod_best.values():
         p = index.products[pidx]
-        midx = index._mark_by_id.get(p.mark_id)
-        if midx is None:
+        owner_idx = index._mark_by_id.get(p.mark_id)
+        if owner_idx is None:
             continue
+        midx = owner_idx
         mark = index.marks[midx]
         span = ctx.spans.span(start, end)
         label = {"model_number": "model number", "product_name": "product name",

@@ -54,13 +54,14 @@ def _phrases(name: str) -> tuple[tuple[str, ...], ...]:
 
 @cache
 def _before_phrases() -> tuple[tuple[str, ...], ...]:
-    latin = {tuple(p.split()) for p in nominative_phrases() if not RUN_RE.match(p[:1])}
+    # folded like the text: "tương thích với" is matched as "tuong thich voi"
+    latin = {tuple(fold(p).split()) for p in nominative_phrases() if not RUN_RE.match(p[:1])}
     return tuple(sorted(latin, key=len, reverse=True))
 
 
 @cache
 def _han_before() -> tuple[str, ...]:
-    return tuple(p for p in nominative_phrases() if RUN_RE.match(p[:1]))
+    return tuple(fold(p) for p in nominative_phrases() if RUN_RE.match(p[:1]))
 
 
 @cache
@@ -70,7 +71,8 @@ def _postfix() -> tuple[str, ...]:
 
 @cache
 def _abuse() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
-    before, after = set(), set()
+    before: set[tuple[str, ...]] = set()
+    after: set[tuple[str, ...]] = set()
     for line in _lines("brand_abuse_cues.txt"):
         where, _, phrase = line.partition("\t")
         words = tuple(fold(phrase.strip()).replace("-", " ").split()) or (fold(phrase.strip()),)

@@ -6,7 +6,7 @@ JOB.json: ``{"jobs": [{"spider", "marketplace", "base_url", "terms"}], "settings
 crawls share one process and one reactor (as several hosts do in production's workers), with
 Scrapy settings from ``crawler.run.scrapy_settings`` over the ``MARKWATCH_*`` environment, then
 ``settings`` on top, and the store left out (validate and dedupe only). OUT.json: per job its
-items and stats, and the process's peak resident memory (``ru_maxrss``) at the end.
+items and stats, and the process's own peak resident memory (``VmHWM``) at the end.
 """
 
 from __future__ import annotations
@@ -45,6 +45,20 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory since its exec (VmHWM). Not ``ru_maxrss``: a child
+    started by ``subprocess`` (vfork, then exec) carries the parent's peak in it, so under a
+    large pytest process a bounded crawl would read as the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main(argv: list[str]) -> int:
     job_file, out_file = argv
     with open(job_file, encoding="utf-8") as fh:
@@ -79,8 +93,7 @@ def main(argv: list[str]) -> int:
     for res in results:
         crawler = res.pop("_crawler")
         res["stats"] = _plain(crawler.stats.get_stats())
-    out = {"jobs": results,
-           "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out = {"jobs": results, "maxrss_mb": _peak_rss_kib() / 1024}
     with open(out_file, "w", encoding="utf-8") as fh:
         json.dump(out, fh)
     return 0

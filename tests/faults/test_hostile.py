@@ -101,3 +101,18 @@ def test_a_gzip_bomb_is_bounded(tmp_path: Path) -> None:
     assert res.fetch_errors() == {"decompression_bomb": 1}
     assert [it["title"] for it in res.items()] == ["Healthy listing ok-0"]
     assert res.maxrss_mb < MEMORY_LIMIT_MB
+
+
+def test_the_peak_memory_read_is_the_crawls_own(tmp_path: Path) -> None:
+    """A crawl child reports its own peak, not its parent's: with this test process holding more
+    than the limit, a healthy crawl still reads far below it (``ru_maxrss`` read the parent's)."""
+    ballast = bytearray((MEMORY_LIMIT_MB + 128) * 2**20)
+    ballast[:: 4096] = b"\x01" * len(ballast[:: 4096])  # touch every page: resident, not reserved
+    routes, prefixes = shop_routes(1)
+    shop = FaultServer(routes, prefixes)
+    with serving(shop):
+        res = run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": shop.base_url}],
+                        env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": "0"})
+    assert res.items(), res.stderr[-2000:]
+    assert res.maxrss_mb < MEMORY_LIMIT_MB / 2, res.maxrss_mb
+    del ballast
