@@ -210,6 +210,13 @@ class Settings(BaseSettings):
         "default: <data dir>/fx_rates.json if present, else the bundled file.",
     )
 
+    @field_validator("marketplaces_sea_listings")
+    @classmethod
+    def _sea_listings(cls, v: int) -> int:
+        if 0 < v < 100:
+            raise ValueError("0 (not served) or at least 100")
+        return v
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, v: Path) -> Path:

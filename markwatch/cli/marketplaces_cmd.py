@@ -78,6 +78,8 @@ def serve(
         click.echo(f"labels: {mp.data_dir / 'labels.jsonl'}  (Ctrl-C to stop)")
         sys.stdout.flush()
 
+    if 0 < mp.sea_listings < 100:
+        raise click.UsageError("--sea-listings: 0 (not served) or at least 100")
     try:
         serve_until_signalled(mp, ready)
     except OSError as exc:
@@ -99,17 +101,25 @@ def serve(
     default=None,
     help="Listings [default: MARKWATCH_MARKETPLACES_LISTINGS].",
 )
-def generate_cmd(out: Path, seed: int | None, listings: int | None) -> None:
+@click.option("--sea-listings", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also the South-East Asian marketplace's listings (0: none, else >= 100).")
+def generate_cmd(out: Path, seed: int | None, listings: int | None, sea_listings: int) -> None:
     """Write the test listings and their labels without serving them."""
     from collections import Counter
 
     from fixtures.marketplaces.generator import generate, write
+    from fixtures.marketplaces.sea import generate_sea
 
     s = _settings()
-    cat = generate(
-        s.marketplaces_seed if seed is None else seed,
-        s.marketplaces_listings if listings is None else listings,
-    )
+    seed = s.marketplaces_seed if seed is None else seed
+    cat = generate(seed, s.marketplaces_listings if listings is None else listings)
+    if sea_listings:
+        try:
+            sea = generate_sea(seed, sea_listings)
+        except ValueError as exc:
+            raise click.UsageError(f"--sea-listings: {exc}") from None
+        cat.listings += sea.listings
+        cat.labels += sea.labels
     paths = write(cat, out)
     counts = Counter(lab.category for lab in cat.labels)
     click.echo(f"{len(cat.listings)} listings -> {paths[0]}, labels -> {paths[1]}")

@@ -200,3 +200,29 @@ def test_text_is_nfc_and_has_no_stray_spaces(cat) -> None:
     for li, _lab in rng.sample(pairs, 300):
         assert unicodedata.normalize("NFC", li.title) == li.title
         assert li.title == " ".join(li.title.split())
+
+
+def test_generate_command_writes_the_sea_listings_too(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from markwatch.cli import main
+
+    out = CliRunner().invoke(main, ["marketplaces", "generate", "--out", str(tmp_path),
+                                    "--listings", "300", "--sea-listings", "200"])
+    assert out.exit_code == 0, out.output
+    labels = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
+    assert Counter(r["marketplace"][:4] for r in labels) == {"shop": 300, "sea_": 200}
+    bad = CliRunner().invoke(main, ["marketplaces", "generate", "--out", str(tmp_path),
+                                    "--sea-listings", "50"])
+    assert bad.exit_code != 0 and "at least 100" in bad.output
+
+
+def test_sea_listings_setting_is_zero_or_a_hundred_and_more(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from markwatch.settings import Settings
+
+    assert Settings(marketplaces_sea_listings=0).marketplaces_sea_listings == 0
+    assert Settings(marketplaces_sea_listings=100).marketplaces_sea_listings == 100
+    with pytest.raises(ValidationError, match="at least 100"):
+        Settings(marketplaces_sea_listings=50)
