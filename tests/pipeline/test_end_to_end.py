@@ -110,7 +110,7 @@ def test_demo_on_embedded_defaults(tmp_path):
     env.pop("MARKWATCH_DATA_DIR", None)
     proc = subprocess.run(
         [sys.executable, "-m", "markwatch.cli", "demo", "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=400, cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     out = proc.stdout
