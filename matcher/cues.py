@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from matcher.data_files import cue_phrases
+from matcher.data_files import cue_phrases, cue_phrases_not_after_number
 from matcher.normalise import RUN_RE, fold
 
 
@@ -35,6 +35,7 @@ class CueFinder:
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._runs: list[str] = []
         self._listed: dict[str, str] = {}  # folded -> as listed ("hang nhai" -> "hàng nhái")
+        self._not_after_number = frozenset(fold(p) for p in cue_phrases_not_after_number())
         latin_first: set[str] = set()
         for phrase, kind in cue_phrases():
             folded = fold(phrase)
@@ -55,6 +56,8 @@ class CueFinder:
             for _, start, end in self._en_matcher(doc):
                 sp = doc[start:end]
                 key = sp.text.lower()
+                if key in self._not_after_number and start > 0 and doc[start - 1].like_num:
+                    continue  # "2 KW": kilowatts, not a grade of copy
                 found.append(Cue(self._listed.get(key, key), sp.text, sp.start_char, sp.end_char))
         if RUN_RE.search(text):
             for phrase in self._runs:

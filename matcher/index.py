@@ -757,11 +757,12 @@ class MarkIndex:
             table = {}
             for v in self.variants:
                 key = v.key
-                if (v.source == "mark" and key.isascii() and key.isalpha() and len(key) >= 3
-                        and not self.is_word(key)):
-                    # a coined mark may be borrowed into Thai or katakana (ไนกี้, ナイキ); an
-                    # ordinary word in those scripts is that word (แอปเปิ้ล is an apple)
-                    v.skel = (latin_skeleton(key, "th"), latin_skeleton(key, "ja"))
+                if v.source in ("mark", "alias") and key.isascii() and key.isalpha() and len(key) >= 3:
+                    # a Latin mark or alias may be borrowed into Thai or katakana (ไนกี้, ナイキ).
+                    # An English word is only looked for in Thai, where a word of the Thai
+                    # dictionary is passed over (แอปเปิ้ล is an apple; เคสเตรล is KESTREL)
+                    v.skel = (latin_skeleton(key, "th"),
+                              "" if self.is_word(key) else latin_skeleton(key, "ja"))
                     for script, sk in zip(("th", "ja"), v.skel, strict=True):
                         if len(sk) >= 2:
                             _add(table, (script, sk[:2]), v.vid)
@@ -818,7 +819,11 @@ class MarkIndex:
                 vs = v.skel[slot]
                 if (vs != skel if min(len(vs), len(skel)) <= 3 else fuzz.ratio(vs, skel) < 80):
                     continue
-                if fuzz.ratio(mine, respelled(v.key, script, latin=True)) < MIN_ROMAN_RATIO:
+                if ordinary and self.is_word(v.key):
+                    continue  # a Thai word for an English-word mark: the word itself
+                # vowels tell little once four consonants agree ("khetteron" for KESTREL)
+                need = MIN_ROMAN_RATIO if len(vs) <= 3 or vs != skel else MIN_ROMAN_RATIO - 10
+                if fuzz.ratio(mine, respelled(v.key, script, latin=True)) < need:
                     continue
                 marks_found.add(v.mark_idx)
                 taken.append((a, b))

@@ -19,10 +19,12 @@ from matcher.calibration import REASON_OF, family_of
 from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
+from matcher.language import head_first
 from matcher.normalise import (
     FOLD_TABLE,
     MAX_TITLE_CHARS,
     RUN_RE,
+    THAI_RE,
     bound,
     compact,
     describe_span,
@@ -140,6 +142,15 @@ class _Context:
         self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
+        self._head_first: bool | None = None
+
+    @property
+    def head_first(self) -> bool:
+        """The title is in a head-first language of South-East Asia (``matcher.language``)."""
+        if self._head_first is None:
+            self._head_first = head_first(bound(self.listing.title, MAX_TITLE_CHARS),
+                                          self.folded[: self.title_end])
+        return self._head_first
 
     @property
     def cues(self):
@@ -152,8 +163,10 @@ class _Context:
     @property
     def view(self) -> TextView:
         if self._view is None:
+            title = self.folded[: self.title_end]
             self._view = TextView(self.folded, self.toks, self.title_end,
-                                  [(c.start, c.end) for c in self.cues])
+                                  [(c.start, c.end) for c in self.cues],
+                                  self.head_first or THAI_RE.search(title) is not None)
         return self._view
 
     def usage(self, start: int, end: int, product: bool = False) -> Usage:
@@ -350,26 +363,31 @@ def _supports(ctx: _Context, midx: int) -> bool:
 
 
 def _han_context(ctx: _Context, start: int) -> bool:
-    """The mark stands in Chinese, Thai or Japanese text: a Latin word there is a name, not an
-    English word."""
+    """The mark stands in Chinese, Thai or Japanese text, or in a title in Vietnamese,
+    Indonesian, Malay or Filipino: a Latin word there is a name, not an English word."""
     window = ctx.folded[max(0, start - 6) : start + 12]
-    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2
+    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2 or ctx.head_first
 
 
 def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
 
 
+def _letters(s: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
+
+
+@cache
+def _accented_forms(mark: MarkRecord) -> frozenset[str]:
+    """The letters of the mark's registered forms that are not plain ASCII ("trungnguyên")."""
+    return frozenset(_letters(f) for f in (mark.mark, *mark.aliases) if not f.isascii())
+
+
 def _as_registered(ctx: _Context, hit: Hit, span: str) -> bool:
     """The span is the registered form letter for letter, accents included: "Trung Nguyên" for
     a registered "Trung Nguyên" is the mark, not a diacritic disguise of it."""
-    mark = ctx.index.marks[ctx.index.variants[hit.vid].mark_idx]
-
-    def letters(s: str) -> str:
-        return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
-
-    got = letters(span)
-    return any(not form.isascii() and letters(form) == got for form in (mark.mark, *mark.aliases))
+    forms = _accented_forms(ctx.index.marks[ctx.index.variants[hit.vid].mark_idx])
+    return bool(forms) and _letters(span) in forms
 
 
 def _is_disguised(ctx: _Context, hit: Hit) -> bool:

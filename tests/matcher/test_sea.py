@@ -22,10 +22,13 @@ MARKS = [
     MarkRecord("uniqlo", "UNIQLO", owner_id="o6", aliases=("ユニクロ",), nice_classes=frozenset({25})),
     MarkRecord("trung", "TRUNG NGUYEN", owner_id="o7", aliases=("Trung Nguyên",),
                nice_classes=frozenset({30})),
-    MarkRecord("voltaris", "VOLTARIS", owner_id="o8", aliases=("沃塔瑞斯",), nice_classes=frozenset({9})),
+    MarkRecord("voltaris", "VOLTARIS", owner_id="o8", aliases=("沃塔瑞斯", "โวลตาริส"),
+               nice_classes=frozenset({9})),
     MarkRecord("apple", "APPLE", owner_id="o9", nice_classes=frozenset({9})),
     MarkRecord("galaxy", "SAMSUNG GALAXY", owner_id="o3", aliases=("삼성",), nice_classes=frozenset({9})),
     MarkRecord("fila", "FILA", owner_id="o10", aliases=("휠라",), nice_classes=frozenset({25})),
+    MarkRecord("kestrel", "KESTREL", owner_id="o11", nice_classes=frozenset({25, 28})),
+    MarkRecord("molang", "墨朗", owner_id="o12", aliases=("MOLANG", "Mo Lang"), nice_classes=frozenset({3})),
 ]
 INDEX = build_index(MARKS)
 
@@ -52,6 +55,16 @@ TABLE = [
      "ช้าง inside the word ช้างน้อย (little elephant): only whole words count"),
     ("เบียร์ช้าง กระป๋อง 6 แพ็ค", "เครื่องดื่ม", "changbeer", Kind.TRADEMARK,
      "the registered Thai alias as a word of its own after เบียร์ (beer)"),
+    ("รองเท้าวิ่งเคสเตรล สีดำ", "รองเท้า", "kestrel", Kind.TRADEMARK,
+     "Thai spelling of an English-word mark: Thai has its own word for the bird"),
+    ("แอปเปิ้ลเขียว ผลไม้สด", "ผลไม้", "apple", None,
+     "แอปเปิ้ล is the Thai dictionary's word for the fruit"),
+    ("เซรั่มโมลัง หน้าใส ของแท้", "เครื่องสำอาง", "molang", Kind.TRADEMARK,
+     "Thai spelling of a registered Latin alias (MOLANG for 墨朗)"),
+    ("กระเป๋าเดินทาง สำหรับ ขวดเซรั่ม Molang", "กระเป๋า", "molang", Kind.NOMINATIVE,
+     "สำหรับ (for), then the product noun the brand modifies"),
+    ("รองเท้า สไตล์ Kestrel ราคาถูก", "รองเท้า", "kestrel", Kind.TRADEMARK,
+     "สไตล์ (style) before the mark: brand abuse"),
     # --- Vietnamese ---
     ("Giày Nike Air Force 1 hàng nhái rep 1:1 full box", "Giày dép", "nike", Kind.TRADEMARK,
      "Vietnamese copy cues"),
@@ -61,6 +74,10 @@ TABLE = [
      "tương thích với (compatible with) before the brand"),
     ("Cà phê Trung Nguyên Sáng Tạo 8 hàng giả", "Cà phê", "trung", Kind.TRADEMARK,
      "a registered Vietnamese form with its own diacritics"),
+    ("Túi du lịch tương thích chai serum Molang", "Túi xách", "molang", Kind.NOMINATIVE,
+     "tương thích (compatible), then the bottle the brand modifies"),
+    ("Giày chạy bộ Kestrel Trail Runner 2 màu đen", "Giày", "kestrel", Kind.TRADEMARK,
+     "in a Vietnamese title the brand follows the noun; an English word there is a name"),
     # --- Indonesian and Malay ---
     ("Sepatu Adidas Samba OG KW super premium", "Sepatu Pria", "adidas", Kind.TRADEMARK,
      "Indonesian grade of a copy"),
@@ -71,6 +88,23 @@ TABLE = [
     ("Pengecas pantas sesuai untuk Samsung Galaxy", "Aksesoris HP", "samsung", Kind.NOMINATIVE,
      "Malay sesuai untuk (suitable for) before the brand"),
     ("Kasut Nike replika murah", "Kasut", "nike", Kind.TRADEMARK, "Malay replika"),
+    ("Pouch Travel sesuai botol serum Molang", "Tas", "molang", Kind.NOMINATIVE,
+     "sesuai (fits), then the bottle the brand modifies"),
+    ("Sepatu Lari Kestrel Trail Runner hitam", "Sepatu", "kestrel", Kind.TRADEMARK,
+     "Sepatu Kestrel: Kestrel shoes, the brand after the noun"),
+    ("Sepatu untuk pria Kestrel Trail", "Sepatu", "kestrel", Kind.TRADEMARK,
+     "untuk pria is 'for men', not 'for a Kestrel product'"),
+    ("Kabel Data USB-C Voltaris PowerLink Cable tiruan murah", "Aksesoris HP", "voltaris",
+     Kind.TRADEMARK, "Kabel Data Voltaris is Voltaris's own cable: a part's noun before the "
+     "brand names no other product in a head-first language"),
+    ("Kabel Data USB-C untuk Voltaris PowerCell 20000", "Aksesoris HP", "voltaris",
+     Kind.NOMINATIVE, "untuk (for) does"),
+    ("อะแดปเตอร์ชาร์จเร็วโวลตาริส GaN Charger 65W", "อุปกรณ์เสริมมือถือ", "voltaris",
+     Kind.TRADEMARK, "the registered Thai alias fused to the Thai product noun before it"),
+    ("Sepatu lari model Kestrel", "Sepatu", "kestrel", Kind.TRADEMARK,
+     "model (in the model of) before the mark: brand abuse"),
+    ("Running shoes Kestrel bird print", "Shoes", "kestrel", Kind.GENERIC,
+     "the same words in English: a dictionary-word mark that does not open the title"),
     # --- Korean ---
     ("휠라운동화 디스럽터2 정품", "Shoes", "fila", Kind.TRADEMARK,
      "the registered Korean form opening a compound written without a space"),
@@ -176,7 +210,13 @@ def test_thai_romanisation_is_royin():
     assert thai_roman("ไนกี้") == "naiki"
 
 
+def test_brand_abuse_reason_in_thai():
+    m = finding("รองเท้า สไตล์ Kestrel", "รองเท้า", "kestrel")
+    assert m is not None and any(r.check == "brand_abuse" and "สไตล์" in r.detail for r in m.reasons)
+
+
 @pytest.mark.parametrize(("text", "cue"), [
+    ("Sepatu Kestrel KW", "kw"), ("Tas KW super", "kw super"), ("Class A replica bag", "class a"),
     ("Sepatu KW super", "kw super"), ("tas replika", "replika"), ("barang tiruan", "barang tiruan"),
     ("hàng nhái giá rẻ", "hàng nhái"), ("hàng fake", "hàng fake"), ("super fake", "super fake"),
     ("rep 1:1", "rep 1:1"), ("งานก๊อป เกรดดี", "งานก๊อป"), ("ก๊อปปี้", "ก๊อปปี้"),
@@ -185,6 +225,7 @@ def test_cues_per_language(text, cue):
     assert cue in {c.phrase for c in cue_finder().find(fold(text))}
 
 
-@pytest.mark.parametrize("text", ["Motor listrik 2 KW 220V", "Hàng mới về", "รองเท้าของแท้"])
+@pytest.mark.parametrize("text", ["Motor listrik 2 KW 220V", "Mesin genset 1.5 kw", "Hàng mới về",
+                                  "รองเท้าของแท้"])
 def test_no_cue(text):
     assert cue_finder().find(fold(text)) == []
