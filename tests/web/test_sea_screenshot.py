@@ -26,8 +26,8 @@ THAI = re.compile(r"[\u0e00-\u0e7f]")
 
 
 def _thai_alert(url: str) -> tuple[str, int, str]:
-    """(holder slug, alert id, title) of the best-scored alert on a Thai listing, preferring one
-    whose mark is not registered in Thailand (so the page shows that reason too)."""
+    """(holder slug, alert id, title) of an alert on a Thai listing, preferring one found through
+    a Thai spelling of the mark, then one whose mark is not registered in Thailand."""
     engine = make_engine(url)
     with transaction(session_factory(engine)) as s:
         ensure_demo_users(s, PASSWORD)
@@ -41,8 +41,12 @@ def _thai_alert(url: str) -> tuple[str, int, str]:
     engine.dispose()
     thai = [r for r in rows if THAI.search(r.title)]
     assert thai, "no alert on a Thai listing"
-    thai.sort(key=lambda r: (not any(x["check"] == "jurisdiction" for x in r.reasons),
-                             not any(x["check"] == "cue_phrase" for x in r.reasons), -r.score))
+    def has(r, check: str) -> bool:
+        return any(x["check"] == check for x in r.reasons)
+
+    # a Thai spelling of the Latin mark shows the most; then the other reasons; then the score
+    thai.sort(key=lambda r: (not has(r, "transliteration"), not has(r, "jurisdiction"),
+                             not has(r, "cue_phrase"), -r.score, r.id))
     best = thai[0]
     return best.slug, best.id, best.title
 
