@@ -16,12 +16,14 @@ from functools import cache
 
 from matcher import calibration
 from matcher.calibration import REASON_OF, family_of
+from matcher.crossscript import kana_roman
 from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
 from matcher.language import head_first
 from matcher.normalise import (
     FOLD_TABLE,
+    KANA_RE,
     MAX_TITLE_CHARS,
     RUN_RE,
     THAI_RE,
@@ -418,7 +420,13 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
         elif check == "loose":
             check = "lookalike"
             points += DISGUISE_POINTS
-    return Reason(check, f"{hit.detail}: {span!r}", span, points), extra
+    detail = hit.detail
+    if check == "transliteration" and KANA_RE.search(kana := unicodedata.normalize("NFKC", span)):
+        # the index read the folded kana, which have lost their voicing marks (ダ is タ): the
+        # reviewer is shown the reading of the listing's own spelling (halfwidth ｱﾃﾞｨﾀﾞｽ too)
+        v = ctx.index.variants[hit.vid]
+        detail = f'katakana spelling of "{v.text}" (romanised "{kana_roman(kana)}")'
+    return Reason(check, f"{detail}: {span!r}", span, points), extra
 
 
 def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool = False) -> list[Match]:

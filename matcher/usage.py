@@ -138,6 +138,7 @@ class TextView:
         self.words = [t.text for t in toks]
         self._cue_tokens = {i for i, t in enumerate(toks)
                             for a, b in cue_spans if t.start >= a and t.end <= b}
+        self.has_cue = bool(cue_spans)  # a counterfeit cue phrase anywhere in the listing
         self._first: int | None = None
         self._starts = [t.start for t in toks]
         self._broken: list[bool] | None = None
@@ -417,10 +418,11 @@ class Usage:
         ref = referential_after(index, view, last, self._end)
         if ref:
             return ref, "word after"
-        if not self.leading and not self._product and not view.head_first:
+        if not self.leading and not self._product and not view.head_first and not view.has_cue:
             # (a model number of the holder's product is the product itself, not what a part
             # fits; in a head-first language a part's noun before the brand is the brand's own
-            # part, and only the words for "for" make the use referential)
+            # part, and only the words for "for" make the use referential; and a part sold as
+            # a "replica" is a copy of the brand's part, whatever it fits)
             ref = referential_accessory(index, view, first, last)
             if ref:
                 return ref, "accessory"

@@ -6,6 +6,8 @@ language, and the hard negatives next to each positive."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from matcher import Kind, ListingText, MarkRecord, build_index
 from matcher.crossscript import kana_skeleton, latin_skeleton, thai_roman, thai_skeleton
@@ -147,6 +149,9 @@ def test_katakana_transliteration_reason():
     m = finding("アディダス ジャージ 上下", "Clothing", "adidas")
     assert m is not None and m.reasons[0].check == "transliteration"
     assert m.reasons[0].span == "アディダス"
+    assert '"adeidasu"' in m.reasons[0].detail, "the reading of the listing's spelling, voiced"
+    m = finding("ｱﾃﾞｨﾀﾞｽ ジャージ", "Clothing", "adidas")  # halfwidth katakana
+    assert m is not None and '"adeidasu"' in m.reasons[0].detail
 
 
 def test_registered_thai_alias_reason():
@@ -229,3 +234,31 @@ def test_cues_per_language(text, cue):
                                   "รองเท้าของแท้"])
 def test_no_cue(text):
     assert cue_finder().find(fold(text)) == []
+
+
+def test_a_replica_part_is_a_copy_not_a_fit():
+    # a cable named after a brand in an English title reads as a part that fits it ...
+    plain = finding("USB-C Cable 2m Voltaris PowerLink Cable Gold", "Cables", "voltaris")
+    assert plain is not None and plain.kind is Kind.NOMINATIVE
+    # ... unless the listing calls it a copy: then it is a copy of the brand's own cable
+    copy = finding("USB-C Cable 2m Voltaris PowerLink Cable class A Gold", "Cables", "voltaris")
+    assert copy is not None and copy.kind is Kind.TRADEMARK and copy.alertable
+
+
+# Thai and kana letters, their lone vowel and tone marks, invisible joiners and spaces
+_SEA_CHARS = st.sampled_from([chr(c) for c in range(0x0E01, 0x0E5C)]
+                             + [chr(c) for c in range(0x3041, 0x3100)]
+                             + ["\u200b", "\u200d", "\ufeff", " ", "小", "米", "A", "1"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_SEA_CHARS, max_size=80).map("".join))
+def test_any_thai_or_kana_text_is_matched_without_error(text):
+    found = INDEX.match(ListingText("l", text, description=text * 10))
+    for m in found:
+        assert 0 <= m.score <= 100 and m.reasons
+
+
+@pytest.mark.parametrize("text", ["\u0e48" * 8, "\u0e44" * 50, "\u0e4e" * 10, "ๆๆๆ ฯลฯ"])
+def test_marks_without_letters_find_nothing(text):
+    assert INDEX.match(ListingText("l", text)) == []
