@@ -19,7 +19,8 @@ def _settings():
 
 @click.group("marketplaces")
 def marketplaces() -> None:
-    """The bundled test marketplaces: three shops on loopback, with ground-truth labels."""
+    """The bundled test marketplaces: three shops and a South-East Asian one (a storefront per
+    country) on loopback, with ground-truth labels."""
 
 
 @marketplaces.command("serve")
@@ -52,7 +53,7 @@ def serve(
     host: str | None, port: int | None, seed: int | None, listings: int | None,
     sea_listings: int | None, verbose: bool
 ) -> None:
-    """Serve the three test shops until Ctrl-C or SIGTERM.
+    """Serve the test shops (and the South-East Asian one on PORT+3) until Ctrl-C or SIGTERM.
 
     Writes listings.jsonl and labels.jsonl (the ground truth) to <data dir>/marketplaces/ first.
     """
