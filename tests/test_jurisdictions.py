@@ -113,3 +113,18 @@ def test_coverage_of_the_rcep_markets(sessions) -> None:
     assert (rows["TH"].alerts, rows["TH"].unprotected_alerts) == (1, 0)
     assert rows["AU"].storefronts == [] and rows["AU"].alerts == 0
     assert cov.unprotected_alerts == 2 and cov.other_alerts == 0
+
+
+def test_a_notice_says_where_each_mark_is_in_force() -> None:
+    from types import SimpleNamespace as NS
+
+    from markwatch.notices import render_notice
+
+    mark = NS(word_mark="KESTREL", aliases=[], registration_number="018245771", office="EUIPO",
+              nice_classes=[25], jurisdictions=["EU", "GB", "WO:TH"], expires_on=None)
+    html, _ = render_notice(holder=NS(name="Kestrel Outdoor GmbH", country="DE",
+                                      contact_email=None),
+                            marketplace=NS(name="Tokolaut Thailand"), case=NS(id=1),
+                            marks=[mark], documents=[], lines=[], signer="A. Reviewer",
+                            reference="N-1")
+    assert "in force in EU, GB, TH (Madrid)" in html
