@@ -32,7 +32,7 @@ def test_sea_storefronts_are_crawled_with_local_prices(tmp_path: Path) -> None:
             watches = ["|".join(t) for t in watch_terms(code).values()]
             out = tmp_path / f"{code}.jsonl"
             procs[code] = (out, subprocess.Popen(
-                [sys.executable, str(RUNNER), "sea_shop", code, mp[code], str(out), *watches],
+                [sys.executable, str(RUNNER), f"sea_shop:{code}", mp[code], str(out), *watches],
                 env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         for code, (_, p) in procs.items():
             try:

@@ -2,7 +2,8 @@
 
     python -m tests.faults.crawl JOB.json OUT.json
 
-JOB.json: ``{"jobs": [{"spider", "marketplace", "base_url", "terms"}], "settings": {...}}``. The
+JOB.json: ``{"jobs": [{"profile", "marketplace", "base_url", "terms"}], "settings": {...}}``
+(``profile``: a bundled shop's code, its profile pointed at ``base_url``). The
 crawls share one process and one reactor (as several hosts do in production's workers), with
 Scrapy settings from ``crawler.run.scrapy_settings`` over the ``MARKWATCH_*`` environment, then
 ``settings`` on top, and the store left out (validate and dedupe only). OUT.json: per job its
@@ -23,12 +24,9 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.run import scrapy_settings
-from crawler.spiders.api_shop import ApiShopSpider
-from crawler.spiders.cn_shop import CnShopSpider
-from crawler.spiders.jsonld_shop import JsonLdShopSpider
+from crawler.spiders.profile import ProfileSpider
+from fixtures.marketplaces.profiles import bundled_profile
 from markwatch.settings import get_settings
-
-SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider)}
 
 
 def _plain(value: Any) -> Any:
@@ -77,7 +75,8 @@ def main(argv: list[str]) -> int:
     for job in jobs:
         res: dict[str, Any] = {"base_url": job["base_url"], "items": []}
         results.append(res)
-        crawler = process.create_crawler(SPIDERS[job["spider"]])
+        crawler = process.create_crawler(ProfileSpider)
+        profile = bundled_profile(job["profile"], base_url=job["base_url"])
 
         def on_item(item: Any, response: Any, spider: Any, res: dict = res) -> None:
             d = asdict(item)
@@ -85,8 +84,8 @@ def main(argv: list[str]) -> int:
             res["items"].append(_plain(d))
 
         crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
-        process.crawl(crawler, marketplace=job.get("marketplace", "shopa"),
-                      base_url=job["base_url"], terms=job.get("terms", "kestrel"),
+        process.crawl(crawler, profile=profile.to_json(),
+                      marketplace=job.get("marketplace", "shopa"), terms=job.get("terms", "kestrel"),
                       max_pages=str(job.get("max_pages", 3)))
         res["_crawler"] = crawler
     process.start()
