@@ -45,8 +45,9 @@ def test_registry_stores_the_bundled_profiles() -> None:
     sea = {"sea_th", "sea_vn", "sea_id", "sea_my", "sea_ph"}
     assert set(markets) == {"shopa", "shopb", "shopc", *sea}
     assert all(m.spider == "profile" and m.profile for c, m in markets.items() if c not in sea)
-    # the South-East Asian storefronts are read by a Python spider (prices by locale)
-    assert all(markets[c].spider == "sea_shop" and not markets[c].profile for c in sea)
+    # the South-East Asian storefronts' profiles name a Python spider (prices by locale)
+    assert all(markets[c].spider == "sea_shop" and markets[c].profile["spider"] == "sea_shop"
+               and markets[c].profile["currency"] == markets[c].currency for c in sea)
     assert markets["shopb"].profile["pagination"]["kind"] == "offset"
     # the notice limit per request comes from the profile, the table only for the rest
     from markwatch.notices import DEFAULT_LIMIT, limit_for
