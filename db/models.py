@@ -119,7 +119,7 @@ class Marketplace(Base):
     # the marketplace profile (crawler/profile.py) the generic spider reads, as validated JSON
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     #: the countries (ISO 3166 codes) it sells in: a notice to it must rest on a right valid in
-    #: one of them (``db.jurisdiction``)
+    #: one of them (``db.notice_support``)
     countries: Mapped[list[Any]] = mapped_column(default=list)
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from db.accounts import holder
 from db.alert_queue import QueueItem
 from db.enforcement import Case, Notice, NoticeStatus
-from db.jurisdiction import refusal, supports
 from db.models import Alert, Mark, Marketplace
+from db.notice_support import refusal, supports
 from db.notices import create_notice, documents_for, queue_notice, unnoticed_members
 from db.tenancy import Refused
 from db.types import utcnow

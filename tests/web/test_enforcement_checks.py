@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from db.jurisdiction import expiring, mark_territory, refusal, support
 from db.models import Mark, Marketplace, MarkStatus
+from db.notice_support import expiring, mark_jurisdictions, refusal, support
 from db.registry import import_marketplaces
 from db.session import make_engine, session_factory, transaction
 from db.types import utcnow
@@ -37,7 +37,8 @@ def test_a_right_must_be_valid_where_the_marketplace_sells():
     s = support(_mark(), _market(["US", "CA"]), TODAY)
     assert not s.ok and "registered in EU" in s.why and "sells in US, CA" in s.why
     assert support(_mark(jurisdictions=[]), _market([], "GB"), TODAY).ok is False  # EUIPO: EU
-    assert "GB" not in mark_territory(_mark(jurisdictions=[]))
+    assert mark_jurisdictions(_mark(jurisdictions=[])) == ["EU"]
+    assert support(_mark(jurisdictions=["WO:TH"]), _market(["TH"]), TODAY).ok  # Madrid
     assert support(_mark(jurisdictions=[], office="UKIPO"), _market([], "GB"), TODAY).ok
     expired = support(_mark(expires_on=TODAY - timedelta(days=1)), _market(["DE"]), TODAY)
     assert not expired.ok and "expired on 2026-11-30" in expired.why
@@ -89,7 +90,7 @@ def test_a_notice_on_a_mark_not_valid_in_the_marketplaces_countries_is_refused(
     on_tradewind = _case(api, kestrel[10:14:3])
     r = api.post(f"/api/v1/cases/{on_tradewind}/notices")
     assert r.status_code == 409
-    assert "KESTREL (EUIPO 018245771) is registered in CN, EU, GB, and Tradewind sells in US, CA, " \
+    assert "KESTREL (EUIPO 018245771) is registered in EU, GB, CN, and Tradewind sells in US, CA, " \
         "JP, SG" in r.json()["detail"]
     assert api.get(f"/api/v1/cases/{on_tradewind}").json()["notices"] == []
     # the case page says which marks can support a notice, and which cannot

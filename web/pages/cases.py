@@ -18,8 +18,8 @@ from db.cases import (
     remove_from_case,
     repeat_infringers,
 )
-from db.jurisdiction import marketplace_countries, supports
 from db.models import Marketplace
+from db.notice_support import marketplace_countries, supports
 from db.notices import record_counter_notice, resolve_counter_notice
 from web import services
 from web.core import (

@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from db.cases import (
     seller_history,
 )
+from db.coverage import coverage
 from db.dashboard import dashboard
-from db.jurisdiction import EXPIRY_WARNING_DAYS, expiring
 from db.models import Mark, Watch
+from db.notice_support import EXPIRY_WARNING_DAYS, expiring
 from db.types import utcnow
 from db.verdicts import DISMISS_REASONS
 from web import charts
@@ -40,7 +41,7 @@ def dashboard_page(request: Request, ctx: Reader) -> HTMLResponse:
     watches = {w.id: ", ".join(str(t) for t in w.terms) or f"watch {w.id}"
                for w in ctx.session.scalars(ctx.scope.select(Watch))}
     marks = ctx.session.scalars(ctx.scope.select(Mark).order_by(Mark.id)).all()
-    return page(request, "dashboard.html", ctx, d=d, watches=watches,
+    return page(request, "dashboard.html", ctx, d=d, watches=watches, cov=coverage(ctx.scope),
                 expiring=expiring(marks, utcnow().date()), warn_days=EXPIRY_WARNING_DAYS,
                 totals={k: sum(v) for k, v in d.by_day.items()},
                 status_chart=charts.grouped_bars(d.days, d.by_day),

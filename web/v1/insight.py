@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from db.cases import seller_history
+from db.coverage import coverage
 from db.dashboard import dashboard
 from web.core import Reader, TextLimits
 
@@ -41,4 +42,16 @@ def dashboard_data(ctx: Reader) -> dict[str, Any]:
         "cleanliness": [{"watch_id": w, "mark": m, "marketplace": mk, "clean": c, "top": n,
                          "share": s} for w, m, mk, c, n, s in d.cleanliness],
         "dismiss_reasons": d.dismiss_reasons,
+        "coverage": _coverage_out(coverage(ctx.scope)),
+    }
+
+
+def _coverage_out(c: Any) -> dict[str, Any]:
+    return {
+        "marks": c.marks,
+        "markets": [{"country": m.country, "storefronts": m.storefronts,
+                     "protection": dict(zip(c.marks, m.protection, strict=True)),
+                     "alerts": m.alerts, "unprotected_alerts": m.unprotected_alerts}
+                    for m in c.markets],
+        "unprotected_alerts": c.unprotected_alerts, "other_alerts": c.other_alerts,
     }

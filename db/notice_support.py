@@ -5,8 +5,8 @@ A right is territorial: a platform removes a listing only on a right valid where
 serve). A mark supports a notice to a marketplace when it is
 
 * registered (not pending, expired or cancelled) and not past its expiry date, and
-* registered in at least one country the marketplace sells in (an EU trade mark covers the EU's
-  member states; a WIPO designation is listed by its country codes).
+* registered in at least one country the marketplace sells in: a national registration, an EU
+  trade mark for a member state, a Madrid designation (``db.jurisdictions.how_protected``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from db.jurisdictions import describe, how_protected
 from db.models import Mark, Marketplace, MarkStatus
 
-#: the member states an EU trade mark (EUIPO) covers
-EU_MEMBERS = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-})
 #: offices whose registrations cover one territory, when a mark lists no jurisdictions
 OFFICE_TERRITORY = {"EUIPO": "EU", "UKIPO": "GB", "USPTO": "US", "CNIPA": "CN", "JPO": "JP",
                     "IPOS": "SG", "MYIPO": "MY", "DIP": "TH", "KIPO": "KR", "IPAU": "AU",
@@ -38,14 +34,13 @@ def marketplace_countries(market: Marketplace) -> list[str]:
     return countries
 
 
-def mark_territory(mark: Mark) -> set[str]:
-    """The countries the mark is registered in (``EU`` standing for its member states)."""
-    codes = {str(j).upper() for j in (mark.jurisdictions or [])}
-    if not codes and mark.office.upper() in OFFICE_TERRITORY:
-        codes = {OFFICE_TERRITORY[mark.office.upper()]}
-    if "EU" in codes:
-        codes |= EU_MEMBERS
-    return codes
+def mark_jurisdictions(mark: Mark) -> list[str]:
+    """Where the mark is on record (``XX``, ``EU``, ``WO:XX``); with none listed, its office's
+    territory."""
+    held = [str(j).upper() for j in (mark.jurisdictions or [])]
+    if not held and mark.office.upper() in OFFICE_TERRITORY:
+        held = [OFFICE_TERRITORY[mark.office.upper()]]
+    return held
 
 
 @dataclass(frozen=True)
@@ -67,10 +62,10 @@ def support(mark: Mark, market: Marketplace, today: date) -> Support:
     countries = marketplace_countries(market)
     if not countries:
         return Support(mark, True, f"{name}: {market.name} names no country it sells in")
-    where = sorted(set(countries) & mark_territory(mark))
+    held = mark_jurisdictions(mark)
+    where = sorted(c for c in set(countries) if how_protected(held, c))
     if not where:
-        held = ", ".join(sorted({str(j) for j in mark.jurisdictions or []})) or mark.office
-        return Support(mark, False, f"{name} is registered in {held}, and {market.name} sells in "
+        return Support(mark, False, f"{name} is registered in {describe(held)}, and {market.name} sells in "
                        f"{', '.join(countries)}: the right is not valid where the marketplace "
                        "operates")
     return Support(mark, True, f"{name} is valid in {', '.join(where)}, where {market.name} sells")
