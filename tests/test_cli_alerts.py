@@ -58,7 +58,7 @@ def test_a_mark_by_its_word_or_any_alias():
 def test_unknown_names_are_errors_not_empty_tables():
     _seed()
     for args, said in [
-        (["--marketplace", "nope"], "no marketplace 'nope'; known: shopa, shopb, shopc"),
+        (["--marketplace", "nope"], "no marketplace 'nope'; known: sea_id, sea_my, sea_ph, sea_th, sea_vn, shopa, shopb"),
         (["--rights-holder", "nobody"], "no rights holder 'nobody'; known: aurelia-atelier"),
         (["--mark", "NOSUCHMARK"], "no mark or alias 'NOSUCHMARK'"),
         (["--mark", "MOLANG", "--rights-holder", "voltaris"], "no mark or alias 'MOLANG' of "

@@ -154,3 +154,20 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def alerts_on(filled: Filled, code: str, slug: str = "kestrel-outdoor") -> list[int]:
+    """The filled alerts of ``slug`` on marketplace ``code`` (none with a hostile payload), in
+    the order they were made."""
+    import sqlalchemy as sa
+
+    from db.models import Alert, Listing, Marketplace
+    from db.session import make_engine, session_factory
+
+    engine = make_engine(filled.url)
+    with session_factory(engine)() as s:
+        on = set(s.scalars(sa.select(Alert.id).join(Listing, Listing.id == Alert.listing_id)
+                           .join(Marketplace, Marketplace.id == Listing.marketplace_id)
+                           .where(Marketplace.code == code)))
+    engine.dispose()
+    return [a for a in filled.alerts[slug] if a in on and a not in filled.xss_alerts]

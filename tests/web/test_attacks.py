@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from db.enforcement import Notice, NoticeStatus
 from db.models import User
 from db.session import make_engine, session_factory, transaction
-from tests.web.conftest import api_token, make_client
+from tests.web.conftest import alerts_on, api_token, make_client
 from tests.web.factory import PASSWORD
 
 
@@ -157,7 +157,7 @@ def test_a_notice_left_queued_can_be_sent_again(filled, store_url, monkeypatch):
     lost = TestClient(create_app(dispatch=dispatched.append), follow_redirects=False)
     lost.headers["Authorization"] = "Bearer " + api_token(store_url,
                                                           "reviewer@kestrel-outdoor.example")
-    ids = filled.alerts["kestrel-outdoor"][9:13:3]  # on Bazaarly, where KESTREL is valid
+    ids = alerts_on(filled, "shopc")  # on TaoJi, where KESTREL is in force
     lost.post("/api/v1/alerts/bulk", json={"alert_ids": ids, "action": "confirm"})
     case_id = lost.post("/api/v1/cases", json={"alert_ids": ids, "group_by": "marketplace"}
                         ).json()[0]["case_id"]

@@ -16,7 +16,7 @@ from db.notice_support import expiring, mark_jurisdictions, refusal, support
 from db.registry import import_marketplaces
 from db.session import make_engine, session_factory, transaction
 from db.types import utcnow
-from tests.web.conftest import api_token, login, make_client
+from tests.web.conftest import alerts_on, api_token, login, make_client
 
 REVIEWER = "reviewer@kestrel-outdoor.example"
 TODAY = date(2026, 12, 1)
@@ -84,14 +84,13 @@ def test_a_notice_on_a_mark_not_valid_in_the_marketplaces_countries_is_refused(
         filled, store_url, monkeypatch):
     api = make_client(store_url, monkeypatch)
     api.headers["Authorization"] = "Bearer " + api_token(store_url, REVIEWER)
-    kestrel = filled.alerts["kestrel-outdoor"]
-    # Tradewind (shopb) sells in the US, Canada, Japan and Singapore: KESTREL is an EU, UK and
-    # Chinese registration
-    on_tradewind = _case(api, kestrel[10:14:3])
+    # Tradewind (shopb) sells in the US, Canada and Japan: KESTREL is an EU, UK, Chinese,
+    # Singapore and Thai registration
+    on_tradewind = _case(api, alerts_on(filled, "shopb"))
     r = api.post(f"/api/v1/cases/{on_tradewind}/notices")
     assert r.status_code == 409
-    assert "KESTREL (EUIPO 018245771) is registered in EU, GB, CN, and Tradewind sells in US, CA, " \
-        "JP, SG" in r.json()["detail"]
+    assert "KESTREL (EUIPO 018245771) is registered in EU, GB, CN, SG (Madrid), TH (Madrid), and " \
+        "Tradewind sells in US, CA, JP" in r.json()["detail"]
     assert api.get(f"/api/v1/cases/{on_tradewind}").json()["notices"] == []
     # the case page says which marks can support a notice, and which cannot
     ui = make_client(store_url, monkeypatch)
@@ -100,18 +99,18 @@ def test_a_notice_on_a_mark_not_valid_in_the_marketplaces_countries_is_refused(
     support_list = unescape(re.search(r'<ul class="support" id="mark-support">(.*?)</ul>', page,
                                       re.S).group(1))
     assert "Cannot support a notice</strong>: KESTREL (EUIPO 018245771)" in support_list
-    assert "Tradewind sells in US, CA, JP, SG" in page
+    assert "Tradewind sells in US, CA, JP:" in page
     # on Bazaarly (GB, DE, FR, SG, MY) the same mark is good
-    on_bazaarly = _case(api, kestrel[12:16:3])
+    on_bazaarly = _case(api, alerts_on(filled, "shopa"))
     assert api.post(f"/api/v1/cases/{on_bazaarly}/notices").status_code == 201
-    assert "Can support a notice</strong>: KESTREL (EUIPO 018245771) is valid in DE, FR, GB" in \
+    assert "Can support a notice</strong>: KESTREL (EUIPO 018245771) is valid in DE, FR, GB, SG" in \
         unescape(ui.get(f"/cases/{on_bazaarly}").text)
 
 
 def test_a_draft_whose_mark_expired_since_is_not_sent(filled, store_url, monkeypatch):
     api = make_client(store_url, monkeypatch)
     api.headers["Authorization"] = "Bearer " + api_token(store_url, REVIEWER)
-    case_id = _case(api, filled.alerts["kestrel-outdoor"][12:16:3])
+    case_id = _case(api, alerts_on(filled, "shopc"))
     nid = api.post(f"/api/v1/cases/{case_id}/notices").json()[0]["notice_id"]
     engine = make_engine(store_url)
     with transaction(session_factory(engine)) as s:
@@ -122,7 +121,7 @@ def test_a_draft_whose_mark_expired_since_is_not_sent(filled, store_url, monkeyp
     assert r.status_code == 409 and "expired on" in r.json()["detail"]
     assert api.get(f"/api/v1/notices/{nid}").json()["status"] == "draft"
     # and no new notice rests on it either
-    other = _case(api, filled.alerts["kestrel-outdoor"][18:22:3])
+    other = _case(api, alerts_on(filled, "shopa"))
     r = api.post(f"/api/v1/cases/{other}/notices")
     assert r.status_code == 409 and "expired on" in r.json()["detail"]
 

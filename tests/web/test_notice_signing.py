@@ -19,7 +19,7 @@ from db.session import make_engine, session_factory, transaction
 from db.tenancy import Scope
 from markwatch.accounts import hash_password
 from markwatch.notice_pdf import notice_pdf
-from tests.web.conftest import api_token, login, make_client
+from tests.web.conftest import alerts_on, api_token, login, make_client
 from tests.web.factory import PASSWORD
 
 REVIEWER = "reviewer@kestrel-outdoor.example"
@@ -41,7 +41,7 @@ def _api(url: str, monkeypatch, email: str = REVIEWER):
 def test_signed_by_the_person_who_sends_it_and_never_silently_without_documents(
         filled, store_url, monkeypatch):
     api = _api(store_url, monkeypatch)
-    nid = _draft(api, filled.alerts["kestrel-outdoor"][12:16:3])
+    nid = _draft(api, alerts_on(filled, "shopc"))
     ui = make_client(store_url, monkeypatch)
     login(ui, REVIEWER)
     draft = ui.get(f"/notices/{nid}/document").text
@@ -72,7 +72,7 @@ def test_the_signatory_is_a_named_person(filled, store_url, monkeypatch):
                     role="reviewer", password_hash=hash_password(PASSWORD))
     engine.dispose()
     api = _api(store_url, monkeypatch, "nameless@kestrel-outdoor.example")
-    nid = _draft(api, filled.alerts["kestrel-outdoor"][12:16:3])
+    nid = _draft(api, alerts_on(filled, "shopc"))
     r = api.post(f"/api/v1/notices/{nid}/send", json={"without_documents": True})
     assert r.status_code == 409 and "signed by the named person" in r.json()["detail"]
     r = api.post(f"/api/v1/notices/{nid}/send", json={"without_documents": True,
@@ -93,7 +93,7 @@ def test_with_documents_on_file_no_confirmation_is_asked(filled, store_url, monk
                      content_type="application/pdf", body=b"%PDF-1.4 certificate", mark_id=k.id)
     engine.dispose()
     api = _api(store_url, monkeypatch)
-    nid = _draft(api, filled.alerts["kestrel-outdoor"][12:16:3])
+    nid = _draft(api, alerts_on(filled, "shopc"))
     ui = make_client(store_url, monkeypatch)
     login(ui, REVIEWER)
     page = ui.get(f"/notices/{nid}").text
