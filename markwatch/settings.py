@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     crawl_max_pages: int = Field(
         20, ge=1, le=1000, description="Search result pages followed per search term."
     )
+    crawl_images_per_listing: int = Field(
+        4, ge=0, le=20, description="Photos fetched per listing (through the SSRF guard, at the "
+        "same politeness as pages) and kept with the evidence; 0 keeps image URLs only."
+    )
     crawl_timeout: int = Field(
         900, ge=10, description="Seconds a single crawl of one watch may run before it is stopped."
     )
