@@ -93,9 +93,10 @@ class PhotoCapturePipeline:
         return item
 
     async def _capture(self, listing_id: int, position: int, url: str) -> None:
-        from db.photos import add_listing_image, store_photo
+        from db.photos import add_listing_image
         from db.session import transaction
         from markwatch.imaging import MAX_BYTES, BadImage, read_photo
+        from markwatch.photos import store_photo
 
         if not url.startswith(("http://", "https://")):
             self._skip("bad_url", url)
@@ -127,14 +128,14 @@ class PhotoCapturePipeline:
         headers = {k.decode("latin-1"): b",".join(v).decode("latin-1")
                    for k, v in response.headers.items()}
         ip = str(response.ip_address) if response.ip_address else None
-        stored = store_photo(self.store, data, photo)
-        record = self.warc.write(url=url, status=response.status, headers=headers, body=data,
-                                 fetched_at=fetched_at, ip_address=ip)
+        record = store_photo(self.store, data, photo)
+        warc = self.warc.write(url=url, status=response.status, headers=headers, body=data,
+                               fetched_at=fetched_at, ip_address=ip)
         with transaction(self.Session) as s:
             added = add_listing_image(
                 s, listing_id=listing_id, crawl_run_id=self.crawl_run_id, position=position,
-                url=url, fetched_at=fetched_at, data=data, photo=photo, stored=stored,
-                warc_file=record.file, warc_record_id=record.record_id,
+                url=url, fetched_at=fetched_at, photo=record, warc_file=warc.file,
+                warc_record_id=warc.record_id,
             )
         if added:
             self.stats.inc_value(CAPTURED_STAT)

@@ -12,20 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db.models import Base, Listing, Product, _refuse
 from db.types import UTCDateTime, created_at, intpk
-from storage import ObjectStore, key_digest
-
-if TYPE_CHECKING:
-    from markwatch.imaging import Photo
-
-IMAGE_KIND = "image"
-THUMB_KIND = "thumb"
 
 
 class ListingImage(Base):
@@ -78,8 +71,8 @@ class ProductPhoto(Base):
     thumb_key: Mapped[str] = mapped_column(sa.String(300))
     phash: Mapped[str] = mapped_column(sa.String(16))
     dhash: Mapped[str] = mapped_column(sa.String(16))
-    phash_mirror: Mapped[str] = mapped_column(sa.String(16))
-    dhash_mirror: Mapped[str] = mapped_column(sa.String(16))
+    # the hashes of its mirror image and crops (markwatch.imaging.VARIANTS): [[name, p, d], ...]
+    variants: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[created_at]
 
 
@@ -88,19 +81,19 @@ sa.event.listen(ListingImage, "before_delete", _refuse("delete"))
 
 
 @dataclass(frozen=True)
-class StoredPhoto:
+class PhotoRecord:
+    """What is kept of one photo: where its bytes and thumbnail are, and what it is."""
+
     sha256: str
     object_key: str
     thumb_key: str
-
-
-def store_photo(store: ObjectStore, data: bytes, photo: Photo) -> StoredPhoto:
-    """Put the photo and its thumbnail in the store (each once, by content)."""
-    obj = store.put(IMAGE_KIND, data, suffix=photo.suffix, content_type=photo.mime)
-    thumb = store.put(THUMB_KIND, photo.thumbnail, suffix=".jpg", content_type="image/jpeg")
-    digest = key_digest(obj.key)
-    assert digest is not None
-    return StoredPhoto(digest, obj.key, thumb.key)
+    size: int
+    content_type: str
+    width: int
+    height: int
+    phash: str
+    dhash: str
+    variants: tuple[tuple[str, str, str], ...] = ()  # (form, pHash, dHash) of edited forms
 
 
 def captured_urls(session: Session, listing_id: int) -> set[str]:
@@ -109,47 +102,45 @@ def captured_urls(session: Session, listing_id: int) -> set[str]:
 
 
 def add_listing_image(session: Session, *, listing_id: int, crawl_run_id: int | None,
-                      position: int, url: str, fetched_at: datetime, data: bytes, photo: Photo,
-                      stored: StoredPhoto, warc_file: str | None, warc_record_id: str | None
-                      ) -> bool:
+                      position: int, url: str, fetched_at: datetime, photo: PhotoRecord,
+                      warc_file: str | None, warc_record_id: str | None) -> bool:
     """Record one captured photo of a listing unless the listing already has those bytes;
     True if a row was added. A new photo marks the listing for matching again."""
     exists = session.scalar(
         sa.select(ListingImage.id).where(ListingImage.listing_id == listing_id,
-                                         ListingImage.sha256 == stored.sha256)
+                                         ListingImage.sha256 == photo.sha256)
     )
     if exists is not None:
         return False
     session.add(ListingImage(
         listing_id=listing_id, crawl_run_id=crawl_run_id, position=position, url=url,
-        fetched_at=fetched_at, sha256=stored.sha256, size=len(data), content_type=photo.mime,
-        width=photo.width, height=photo.height, object_key=stored.object_key,
-        thumb_key=stored.thumb_key, warc_file=warc_file, warc_record_id=warc_record_id,
-        phash=photo.hashes.phash, dhash=photo.hashes.dhash,
+        fetched_at=fetched_at, sha256=photo.sha256, size=photo.size,
+        content_type=photo.content_type, width=photo.width, height=photo.height,
+        object_key=photo.object_key, thumb_key=photo.thumb_key, warc_file=warc_file,
+        warc_record_id=warc_record_id, phash=photo.phash, dhash=photo.dhash,
     ))
     session.execute(sa.update(Listing).where(Listing.id == listing_id).values(matched_hash=None))
     return True
 
 
-def add_product_photo(session: Session, product: Product, filename: str, data: bytes,
-                      photo: Photo, stored: StoredPhoto) -> bool:
+def add_product_photo(session: Session, product: Product, filename: str,
+                      photo: PhotoRecord) -> bool:
     """Record an official photo of ``product``; False if the product already has those bytes.
     The product's ``image_hashes`` (SHA-256 of its photos) gains the photo's digest."""
     exists = session.scalar(
         sa.select(ProductPhoto.id).where(ProductPhoto.product_id == product.id,
-                                         ProductPhoto.sha256 == stored.sha256)
+                                         ProductPhoto.sha256 == photo.sha256)
     )
     if exists is not None:
         return False
-    h = photo.hashes
     session.add(ProductPhoto(
-        product_id=product.id, filename=filename[:300], sha256=stored.sha256, size=len(data),
-        content_type=photo.mime, width=photo.width, height=photo.height,
-        object_key=stored.object_key, thumb_key=stored.thumb_key, phash=h.phash, dhash=h.dhash,
-        phash_mirror=h.phash_mirror, dhash_mirror=h.dhash_mirror,
+        product_id=product.id, filename=filename[:300], sha256=photo.sha256, size=photo.size,
+        content_type=photo.content_type, width=photo.width, height=photo.height,
+        object_key=photo.object_key, thumb_key=photo.thumb_key, phash=photo.phash,
+        dhash=photo.dhash, variants=[list(v) for v in photo.variants],
     ))
-    if stored.sha256 not in (product.image_hashes or []):
-        product.image_hashes = [*(product.image_hashes or []), stored.sha256]
+    if photo.sha256 not in (product.image_hashes or []):
+        product.image_hashes = [*(product.image_hashes or []), photo.sha256]
     return True
 
 
@@ -163,3 +154,20 @@ def listing_images(session: Session, listing_ids: Iterable[int]) -> dict[int, li
         ):
             out[row.listing_id].append(row)
     return out
+
+
+def product_named(session: Session, folder: str, holder_slug: str | None) -> Product | str | None:
+    """The product a folder names (its name or one of its model numbers, case-insensitively);
+    a string says why there is no single one."""
+    from db.models import RightsHolder
+
+    q = sa.select(Product)
+    if holder_slug:
+        q = q.join(RightsHolder, Product.rights_holder_id == RightsHolder.id).where(
+            RightsHolder.slug == holder_slug)
+    key = folder.strip().casefold()
+    found = [p for p in session.scalars(q) if p.name.casefold() == key
+             or any(str(m).casefold() == key for m in p.model_numbers or ())]
+    if len(found) > 1:
+        return "ambiguous_product"
+    return found[0] if found else None

@@ -159,6 +159,14 @@ def run_demo(
     step(f"loading the registry from {registry_dir}")
     with transaction(factory) as s:
         load_directory(s, registry_dir, base_urls=urls)
+    step("importing the demo products' official photos")
+    with transaction(factory) as s:
+        from fixtures.marketplaces import write_official_photos
+        from markwatch.objectstore import evidence_store
+        from markwatch.photos import import_product_photos
+
+        photos = write_official_photos(settings.data_dir / "official-photos")
+        import_product_photos(s, evidence_store(settings), photos)
 
     # The test marketplaces are on loopback: the crawler's SSRF guard lets exactly these through.
     env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls))

@@ -41,12 +41,23 @@ class BadImage(ValueError):
 
 @dataclass(frozen=True)
 class PhotoHashes:
-    """64-bit perceptual hashes, as 16 hex digits: of the photo and of its mirror image."""
+    """64-bit perceptual hashes, as 16 hex digits."""
 
     phash: str
     dhash: str
-    phash_mirror: str
-    dhash_mirror: str
+
+
+#: what an official photo is also hashed as, so a copy is found after the edits counterfeiters
+#: make: mirrored, and cropped (``(left, top, right, bottom)`` shares of the side kept)
+VARIANTS: dict[str, tuple[float, float, float, float] | None] = {
+    "mirror": None,
+    "crop centre 6%": (0.03, 0.03, 0.97, 0.97),
+    "crop centre 12%": (0.06, 0.06, 0.94, 0.94),
+    "crop top left": (0.0, 0.0, 0.93, 0.93),
+    "crop top right": (0.07, 0.0, 1.0, 0.93),
+    "crop bottom left": (0.0, 0.07, 0.93, 1.0),
+    "crop bottom right": (0.07, 0.07, 1.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Photo:
     height: int
     hashes: PhotoHashes
     thumbnail: bytes  # JPEG, at most THUMB_SIZE on its longer side
+    variants: dict[str, PhotoHashes]  # only when asked for (official photos)
 
     @property
     def mime(self) -> str:
@@ -88,23 +100,29 @@ def _open(data: bytes) -> Image.Image:
     return img
 
 
-def _hex(h: imagehash.ImageHash) -> str:
-    return str(h)
-
-
 def hashes_of(img: Image.Image) -> PhotoHashes:
-    """pHash and dHash of ``img`` and of its mirror image (a counterfeiter's flipped copy of an
-    official photo is then found by comparing the copy with the mirror's hashes)."""
     rgb = img.convert("RGB")
-    mirror = ImageOps.mirror(rgb)
-    return PhotoHashes(
-        _hex(imagehash.phash(rgb)), _hex(imagehash.dhash(rgb)),
-        _hex(imagehash.phash(mirror)), _hex(imagehash.dhash(mirror)),
-    )
+    return PhotoHashes(str(imagehash.phash(rgb)), str(imagehash.dhash(rgb)))
 
 
-def read_photo(data: bytes) -> Photo:
-    """Check, decode and describe one photo; raises :class:`BadImage`."""
+def variant_hashes(img: Image.Image) -> dict[str, PhotoHashes]:
+    """The hashes of an official photo's edited forms (``VARIANTS``)."""
+    rgb = img.convert("RGB")
+    out = {}
+    for name, box in VARIANTS.items():
+        if box is None:
+            edited = ImageOps.mirror(rgb)
+        else:
+            w, h = rgb.size
+            edited = rgb.crop((round(box[0] * w), round(box[1] * h), round(box[2] * w),
+                               round(box[3] * h)))
+        out[name] = hashes_of(edited)
+    return out
+
+
+def read_photo(data: bytes, *, variants: bool = False) -> Photo:
+    """Check, decode and describe one photo; raises :class:`BadImage`. ``variants``: hash its
+    edited forms too (an official photo)."""
     img = _open(data)
     fmt = img.format or ""
     try:
@@ -115,6 +133,7 @@ def read_photo(data: bytes) -> Photo:
                 img.seek(0)  # the first frame of an animation stands for it
             img = ImageOps.exif_transpose(img) or img
             hashes = hashes_of(img)
+            edited = variant_hashes(img) if variants else {}
             thumb = img.convert("RGB")
             thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
             out = io.BytesIO()
@@ -123,7 +142,7 @@ def read_photo(data: bytes) -> Photo:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise BadImage("broken", str(exc)[:200]) from None
-    return Photo(fmt, img.width, img.height, hashes, out.getvalue())
+    return Photo(fmt, img.width, img.height, hashes, out.getvalue(), edited)
 
 
 def hamming(a: str, b: str) -> int:

@@ -19,6 +19,7 @@ import matcher
 from db.alerts import Finding, per_holder, record_findings
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
+from db.photos import ListingImage, ProductPhoto, listing_images
 from markwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def _fingerprint(session: Session) -> str:
                 sa.func.count(), sa.func.max(AuthorisedSeller.created_at), sa.func.max(AuthorisedSeller.id)
             )
         ).one(),
+        session.execute(sa.select(sa.func.count(), sa.func.max(ProductPhoto.id))).one(),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -82,7 +84,23 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
         )
         for s in session.scalars(sa.select(AuthorisedSeller))
     ]
-    return matcher.build_index(marks, products=products, sellers=sellers, config=config)
+    return matcher.build_index(marks, products=products, sellers=sellers, config=config,
+                               photos=official_photos(session))
+
+
+def official_photos(session: Session) -> list[matcher.OfficialPhoto]:
+    """Every hashed form of every official product photo: as it is, mirrored, cropped."""
+    out = []
+    for ph in session.scalars(sa.select(ProductPhoto).order_by(ProductPhoto.id)):
+        forms = [("", ph.phash, ph.dhash), *((f, p, d) for f, p, d in ph.variants or ())]
+        out += [matcher.OfficialPhoto(str(ph.id), str(ph.product_id), ph.filename, int(p, 16),
+                                      int(d, 16), form) for form, p, d in forms]
+    return out
+
+
+def listing_photos(images: list[ListingImage]) -> tuple[matcher.ListingPhoto, ...]:
+    return tuple(matcher.ListingPhoto(f"image {im.position + 1}", int(im.phash, 16),
+                                      int(im.dhash, 16)) for im in images)
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,8 @@ class IndexCache:
 INDEX_CACHE = IndexCache()
 
 
-def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText:
+def listing_text(listing: Listing, marketplace_code: str,
+                 images: list[ListingImage] | None = None) -> matcher.ListingText:
     return matcher.ListingText(
         listing_id=str(listing.id),
         title=listing.title,
@@ -129,6 +148,7 @@ def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText
         marketplace=marketplace_code,
         category=listing.category,
         condition=listing.condition,
+        photos=listing_photos(images or []),
     )
 
 
@@ -184,13 +204,15 @@ def screen_listings(
         .order_by(Listing.id)
     ).all()
     out.missing = len(wanted) - len(rows)
+    images = listing_images(session, [listing.id for listing, _ in rows])
     for listing, code in rows:
         if not force and listing.matched_hash == listing.content_hash:
             out.skipped += 1
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code)), cached.owner_of, cached.word_of
+            index.match(listing_text(listing, code, images[listing.id])), cached.owner_of,
+            cached.word_of,
         )
         if findings:
             rec = record_findings(

@@ -153,6 +153,29 @@ def products_import(file: Path) -> None:
     _run_import(import_products, file)
 
 
+@products.group("images")
+def products_images() -> None:
+    """The products' official photos."""
+
+
+@products_images.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--holder", "holder_slug", default=None,
+              help="Only this rights holder's products (its slug).")
+def products_images_import(directory: Path, holder_slug: str | None) -> None:
+    """Import official product photos from DIRECTORY/<product name or model number>/<photos>:
+    each is checked, hashed (pHash and dHash, mirrored and cropped too) and stored once."""
+    from db.session import transaction
+    from markwatch.objectstore import evidence_store
+    from markwatch.photos import import_product_photos
+
+    with transaction(_sessions()) as s:
+        result = import_product_photos(s, evidence_store(), directory, holder_slug=holder_slug)
+    for problem in result.problems[:50]:
+        click.echo(f"  skipped {problem}", err=True)
+    click.echo(f"{directory}: {result}")
+
+
 @main.group()
 def sellers() -> None:
     """Authorised sellers (never alerted)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import db.types
 
@@ -59,8 +60,7 @@ def upgrade() -> None:
     sa.Column('thumb_key', sa.String(length=300), nullable=False),
     sa.Column('phash', sa.String(length=16), nullable=False),
     sa.Column('dhash', sa.String(length=16), nullable=False),
-    sa.Column('phash_mirror', sa.String(length=16), nullable=False),
-    sa.Column('dhash_mirror', sa.String(length=16), nullable=False),
+    sa.Column('variants', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_product_photo_product_id_product'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_product_photo')),
