@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.models import Product
+from db.models import Product, RightsHolder
 from db.photos import PhotoRecord, add_product_photo, product_named
 from markwatch.imaging import BadImage, Photo, read_photo
 from storage import ObjectStore, key_digest
@@ -55,6 +56,10 @@ def import_product_photos(session: Session, store: ObjectStore, directory: Path,
     and skipped."""
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a directory")
+    if holder_slug is not None and session.scalar(
+        sa.select(RightsHolder.id).filter_by(slug=holder_slug)
+    ) is None:
+        raise LookupError(f"no rights holder {holder_slug!r}")
     result = PhotoImport()
     for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
         product = product_named(session, folder.name, holder_slug)

@@ -169,8 +169,12 @@ def products_images_import(directory: Path, holder_slug: str | None) -> None:
     from markwatch.objectstore import evidence_store
     from markwatch.photos import import_product_photos
 
-    with transaction(_sessions()) as s:
-        result = import_product_photos(s, evidence_store(), directory, holder_slug=holder_slug)
+    try:
+        with transaction(_sessions()) as s:
+            result = import_product_photos(s, evidence_store(), directory,
+                                           holder_slug=holder_slug)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
     for problem in result.problems[:50]:
         click.echo(f"  skipped {problem}", err=True)
     click.echo(f"{directory}: {result}")
