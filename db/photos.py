@@ -171,3 +171,23 @@ def product_named(session: Session, folder: str, holder_slug: str | None) -> Pro
     if len(found) > 1:
         return "ambiguous_product"
     return found[0] if found else None
+
+
+def alert_images(scope: Any, alert_id: int) -> list[ListingImage]:
+    """The captured photos of an alert's listing (the scope refuses another holder's alert)."""
+    from db.models import Alert
+
+    alert = scope.get(Alert, alert_id)
+    return listing_images(scope.session, [alert.listing_id])[alert.listing_id]
+
+
+def alert_image(scope: Any, alert_id: int, image_id: int) -> ListingImage:
+    """One captured photo of an alert's listing; NotFound for any other."""
+    from db.models import Alert
+    from db.tenancy import NotFound
+
+    alert = scope.get(Alert, alert_id)
+    row = scope.session.get(ListingImage, image_id)
+    if row is None or row.listing_id != alert.listing_id:
+        raise NotFound("no such photo for this alert")
+    return row

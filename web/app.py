@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
@@ -194,10 +194,11 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         text = "; ".join(f"{'.'.join(e['loc'][1:]) or 'form'}: {e['msg']}" for e in errors)
         return _error(request, 422, f"Please check the form: {text}")
 
-    from web import api, ui
+    from web import api, photos, ui
 
     app.include_router(api.router)
     app.include_router(ui.router)
+    app.include_router(photos.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlsplit
 
 COLOURS = {"new": "#8a94a6", "confirmed": "#c0392b", "dismissed": "#2e86de"}
 
@@ -82,17 +81,3 @@ BUCKETS = [(0, 1, "< 1 h"), (1, 24, "1-24 h"), (24, 72, "1-3 d"), (72, 168, "3-7
 def histogram(hours: list[float], *, width: int = 480) -> Chart:
     counts = [(label, sum(1 for h in hours if lo <= h < hi)) for lo, hi, label in BUCKETS]
     return hbars(counts, width=width)
-
-
-def safe_image_url(url: str) -> str | None:
-    """An image URL the page may load: http(s) with a host, nothing else (no javascript:,
-    data:, protocol-relative or malformed URLs)."""
-    if not isinstance(url, str) or len(url) > 2000 or any(c in url for c in "\"'<> \\\n\r\t"):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return url

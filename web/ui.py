@@ -41,6 +41,7 @@ from db.dashboard import dashboard
 from db.enforcement import ApiToken, Notice, RightsDocument
 from db.models import Mark, Marketplace, Role, User
 from db.notices import record_answer, record_counter_notice, resolve_counter_notice
+from db.photos import alert_images
 from db.registry import (
     RegistryImportError,
     add_mark,
@@ -221,11 +222,13 @@ def alert_page(request: Request, ctx: Reader, alert_id: Id) -> HTMLResponse:
             unreadable = str(exc)
         else:
             source = body.decode("utf-8", errors="replace")[:SOURCE_LIMIT]
-    images = [u for u in (str(x) for x in d.listing.images)]
-    return page(request, "alert.html", ctx, d=d, source=source, images=images,
-                unreadable=unreadable,
+    photos = alert_images(ctx.scope, alert_id)
+    captured_urls = {p.url for p in photos}
+    uncaptured = [u for u in (str(x) for x in d.listing.images) if u not in captured_urls]
+    return page(request, "alert.html", ctx, d=d, source=source, photos=photos,
+                uncaptured=uncaptured, unreadable=unreadable,
                 truncated=source is not None and len(source) >= SOURCE_LIMIT,
-                reasons=DISMISS_REASONS, safe_image=charts.safe_image_url)
+                reasons=DISMISS_REASONS)
 
 
 @router.get("/alerts/{alert_id}/captured")
