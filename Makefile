@@ -21,6 +21,9 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/pip install -q -r $(LOCK)
 	$(BIN)/pip install -q --no-deps -e .
+	@# Tesseract with its English and Simplified Chinese data reads text in listing photos; the
+	@# WenQuanYi font draws the Chinese text in the test marketplaces' photos
+	@test -x /usr/bin/tesseract -a -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata -a -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-wqy-zenhei >/dev/null; }
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)

@@ -76,6 +76,20 @@ class ProductPhoto(Base):
     created_at: Mapped[created_at]
 
 
+class ImageText(Base):
+    """The text read in a photo (by its SHA-256: read once however many listings show it)."""
+
+    __tablename__ = "image_text"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(16))  # ok, timeout, unreadable, error
+    engine: Mapped[str] = mapped_column(sa.String(64))
+    languages: Mapped[str] = mapped_column(sa.String(64))
+    seconds: Mapped[float]
+    created_at: Mapped[created_at]
+
+
 sa.event.listen(ListingImage, "before_update", _refuse("update"))
 sa.event.listen(ListingImage, "before_delete", _refuse("delete"))
 
@@ -191,3 +205,24 @@ def alert_image(scope: Any, alert_id: int, image_id: int) -> ListingImage:
     if row is None or row.listing_id != alert.listing_id:
         raise NotFound("no such photo for this alert")
     return row
+
+
+def texts_of(session: Session, digests: Iterable[str]) -> dict[str, ImageText]:
+    wanted = sorted(set(digests))
+    out: dict[str, ImageText] = {}
+    for i in range(0, len(wanted), 500):
+        for row in session.scalars(sa.select(ImageText).where(ImageText.sha256.in_(wanted[i:i + 500]))):
+            out[row.sha256] = row
+    return out
+
+
+def add_text(session: Session, row: ImageText) -> None:
+    """Keep what was read in a photo; another worker that read it first wins (same bytes, same
+    text)."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass

@@ -134,6 +134,7 @@ def run_demo(
     log_dir: Path | None = None,
     on_progress: Any = None,
     on_step: Any = None,
+    ocr: bool = False,
 ) -> DemoResult:
     """Run the whole pipeline once. ``settings`` must be the process's settings (the tasks read
     them from the environment, so the caller sets ``MARKWATCH_*`` before calling)."""
@@ -169,7 +170,10 @@ def run_demo(
         import_product_photos(s, evidence_store(settings), photos)
 
     # The test marketplaces are on loopback: the crawler's SSRF guard lets exactly these through.
-    env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls))
+    # Reading text in every photo takes Tesseract about half a second each: thousands of photos
+    # would keep the demo's one matching worker busy for many minutes, so it is asked for.
+    env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls),
+                    MARKWATCH_OCR_ENABLED="1" if ocr else "0")
     shops = Child(
         "marketplaces",
         marketplaces_argv(

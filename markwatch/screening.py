@@ -19,7 +19,14 @@ import matcher
 from db.alerts import Finding, per_holder, record_findings
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
-from db.photos import ListingImage, ProductPhoto, listing_images
+from db.photos import (
+    ImageText,
+    ListingImage,
+    ProductPhoto,
+    add_text,
+    listing_images,
+    texts_of,
+)
 from markwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +110,47 @@ def listing_photos(images: list[ListingImage]) -> tuple[matcher.ListingPhoto, ..
                                       int(im.dhash, 16)) for im in images)
 
 
+def read_image_texts(session: Session, images: Iterable[ListingImage], settings: Settings
+                     ) -> dict[str, ImageText]:
+    """The text in each photo (by SHA-256), read by Tesseract for the photos not read yet.
+    A photo missing from the store is logged and counted, and read again another time."""
+    from markwatch import ocr
+    from markwatch.objectstore import evidence_store
+    from storage import StoreError
+
+    by_digest = {im.sha256: im for im in images}
+    known = texts_of(session, by_digest)
+    if not settings.ocr_enabled:
+        return known
+    todo = [im for d, im in by_digest.items() if d not in known]
+    if not todo:
+        return known
+    store = evidence_store(settings)
+    version = ocr.engine_version()
+    for im in todo:
+        try:
+            data = store.get(im.object_key)
+        except StoreError as exc:
+            log.error("photo %s of listing %s cannot be read from the store: %s", im.id,
+                      im.listing_id, exc)
+            continue
+        got = ocr.read_text(data, languages=settings.ocr_languages, timeout=settings.ocr_timeout)
+        if got.status != "ok":
+            log.warning("photo %s (%s): text not read: %s after %.1f s", im.id, im.sha256[:12],
+                        got.status, got.seconds)
+        row = ImageText(sha256=im.sha256, text=got.text, status=got.status, engine=version[:64],
+                        languages=settings.ocr_languages, seconds=round(got.seconds, 3))
+        add_text(session, row)
+        known[im.sha256] = row
+    return known
+
+
+def image_texts(images: list[ListingImage], texts: dict[str, ImageText]
+                ) -> tuple[tuple[str, str], ...]:
+    return tuple((f"image {im.position + 1}", texts[im.sha256].text) for im in images
+                 if im.sha256 in texts and texts[im.sha256].text)
+
+
 @dataclass(frozen=True)
 class ScreeningIndex:
     index: matcher.MarkIndex
@@ -137,7 +185,8 @@ INDEX_CACHE = IndexCache()
 
 
 def listing_text(listing: Listing, marketplace_code: str,
-                 images: list[ListingImage] | None = None) -> matcher.ListingText:
+                 images: list[ListingImage] | None = None,
+                 texts: dict[str, ImageText] | None = None) -> matcher.ListingText:
     return matcher.ListingText(
         listing_id=str(listing.id),
         title=listing.title,
@@ -149,6 +198,7 @@ def listing_text(listing: Listing, marketplace_code: str,
         category=listing.category,
         condition=listing.condition,
         photos=listing_photos(images or []),
+        image_text=image_texts(images or [], texts or {}),
     )
 
 
@@ -205,13 +255,16 @@ def screen_listings(
     ).all()
     out.missing = len(wanted) - len(rows)
     images = listing_images(session, [listing.id for listing, _ in rows])
+    pending = [im for listing, _ in rows if force or listing.matched_hash != listing.content_hash
+               for im in images[listing.id]]
+    texts = read_image_texts(session, pending, settings)
     for listing, code in rows:
         if not force and listing.matched_hash == listing.content_hash:
             out.skipped += 1
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code, images[listing.id])), cached.owner_of,
+            index.match(listing_text(listing, code, images[listing.id], texts)), cached.owner_of,
             cached.word_of,
         )
         if findings:

@@ -400,6 +400,8 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
     hits, product_hits, toks = index.find_hits(folded)
     photos = _photo_hits(index, listing)
     if not hits and not product_hits and not photos:
+        if listing.image_text:
+            return _with_image_text(index, listing, [], alertable_only)
         return []
     ctx = _Context(index, listing, text, folded, toks, alertable_only)
     ctx.photos = photos
@@ -464,6 +466,8 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
                     family_of(check), p.product_id, product_with_mark=True)
         if m:
             results.append(m)
+    if listing.image_text:
+        results = _with_image_text(index, listing, results, alertable_only)
     in_text = set(best) | {index._mark_by_id.get(index.products[ph[0]].mark_id)
                            for ph in product_hits}
     for midx, photo in photos.items():
@@ -516,3 +520,37 @@ def _photo_only(ctx: _Context, midx: int, hit: PhotoHit) -> Match | None:
         reasons.append(Reason("authorised", f"listed by {listing.seller!r}: {why}", listing.seller, 0))
     return scored(index, listing.listing_id, mark, kind, reasons, {"photo"},
                   hit.official.product_id)
+
+
+def _with_image_text(index: MarkIndex, listing: ListingText, results: list[Match],
+                     alertable_only: bool) -> list[Match]:
+    """Text read in the listing's photos, matched as a title of its own: a mark found only there
+    is a finding whose reasons say in which photo; one also in the text gains a reason."""
+    from dataclasses import replace
+
+    by_key = {(m.mark_id, m.kind, m.product_id): i for i, m in enumerate(results)}
+    out = list(results)
+    for ref, text, line in ((ref, text, ln) for ref, text in listing.image_text
+                            for ln in text.splitlines() if ln.strip()):
+        # each line read is a title of its own: a label, a slogan, a watermark
+        snippet = " ".join(text.split())[:120]
+        sub = replace(listing, title=line, description="", photos=(), image_text=())
+        for m in score_listing(index, sub, alertable_only):
+            seen = f'text read in {ref}: "{snippet}"'
+            key = (m.mark_id, m.kind, m.product_id)
+            if key in by_key:
+                i = by_key[key]
+                if len(out[i].reasons) < 10 and "in_image" not in {r.check for r in out[i].reasons}:
+                    out[i] = replace(out[i], reasons=(*out[i].reasons,
+                                                      Reason("in_image", seen, ref, 0)))
+                continue
+            first, *rest = m.reasons
+            reasons = [Reason(first.check, f"in {ref}: {first.detail}", first.span, 0),
+                       Reason("in_image", seen, ref, 0), *rest]
+            mark = index.marks[index._mark_by_id[m.mark_id]]
+            rescored = scored(index, listing.listing_id, mark, m.kind, reasons,
+                              set(m.features) | {"in_image"}, m.product_id)
+            if rescored is not None:
+                by_key[key] = len(out)
+                out.append(rescored)
+    return out

@@ -102,6 +102,8 @@ class ListingText:
     category: str | None = None  # the marketplace's category path, e.g. "Shoes > Running"
     condition: str | None = None  # "new", "used", ... (None means unknown)
     photos: tuple[ListingPhoto, ...] = ()  # its photos' perceptual hashes
+    # text read in its photos: (which photo, e.g. "image 2", the text), matched like a title
+    image_text: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

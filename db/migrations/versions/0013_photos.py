@@ -1,4 +1,5 @@
-"""listing photos captured with the evidence, official product photos with perceptual hashes
+"""listing photos captured with the evidence, official product photos with perceptual hashes,
+text read in photos
 
 Revision ID: 0013
 Revises: 0009
@@ -68,6 +69,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product_photo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_photo_product_id'), ['product_id'], unique=False)
+    op.create_table('image_text',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('engine', sa.String(length=64), nullable=False),
+    sa.Column('languages', sa.String(length=64), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_image_text'))
+    )
 
 
 def downgrade() -> None:
@@ -75,6 +86,7 @@ def downgrade() -> None:
     if n:
         raise RuntimeError(f"{n} listing photos are evidence; this revision cannot be downgraded "
                            "without losing them")
+    op.drop_table('image_text')
     with op.batch_alter_table('product_photo', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_photo_product_id'))
     op.drop_table('product_photo')
