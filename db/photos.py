@@ -86,7 +86,7 @@ class ImageText(Base):
     status: Mapped[str] = mapped_column(sa.String(16))  # ok, timeout, unreadable, error
     engine: Mapped[str] = mapped_column(sa.String(64))
     languages: Mapped[str] = mapped_column(sa.String(64))
-    seconds: Mapped[float]
+    seconds: Mapped[float] = mapped_column(sa.Float)
     created_at: Mapped[created_at]
 
 

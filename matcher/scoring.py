@@ -530,8 +530,9 @@ def _with_image_text(index: MarkIndex, listing: ListingText, results: list[Match
 
     by_key = {(m.mark_id, m.kind, m.product_id): i for i, m in enumerate(results)}
     out = list(results)
-    for ref, text, line in ((ref, text, ln) for ref, text in listing.image_text
-                            for ln in text.splitlines() if ln.strip()):
+    lines = [(ref, text, ln) for ref, text in listing.image_text
+             for ln in text.splitlines() if ln.strip()]
+    for ref, text, line in lines:
         # each line read is a title of its own: a label, a slogan, a watermark
         snippet = " ".join(text.split())[:120]
         sub = replace(listing, title=line, description="", photos=(), image_text=())
