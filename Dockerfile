@@ -2,6 +2,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
+# Tesseract reads text in listing photos; the fonts draw the test marketplaces' photos
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+        tesseract-ocr-chi-sim fonts-dejavu-core fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md requirements.lock ./
 COPY markwatch markwatch
 COPY crawler crawler

@@ -64,8 +64,9 @@ eval: install ## Matcher precision, recall and score reliability on the held par
 calibrate: install-test ## Refit the score calibration on the dev part of the real-titles set
 	$(BIN)/python -m matcher.calibrate
 
-bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; results in benchmarks/results/
+bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; photos (hashing, OCR, look-up at 100,000 official photos); results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_matcher.py
+	$(BIN)/python benchmarks/bench_photos.py
 
 load: install-test services ## 100,000 listings through crawl, matching and alerts on PostgreSQL + Redis
 	$(BIN)/python benchmarks/pipeline_load.py --listings 100000

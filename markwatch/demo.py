@@ -226,6 +226,11 @@ def run_demo(
                     )
                 time.sleep(0.5)
             step("stopping the workers and the marketplaces")
+        from markwatch.networks import recompute_networks
+
+        with transaction(factory) as s:
+            networks = recompute_networks(s, now=datetime.now(UTC))
+        step(f"linked seller accounts into {networks} seller networks")
         from markwatch.checkpoints import checkpoint_log, signing_key, write_checkpoint
 
         with factory() as s:

@@ -155,6 +155,10 @@ class Settings(BaseSettings):
         4, ge=0, le=20, description="Photos fetched per listing (through the SSRF guard, at the "
         "same politeness as pages) and kept with the evidence; 0 keeps image URLs only."
     )
+    networks_interval: float = Field(
+        3600.0, ge=60, description="Seconds between two recomputations of the seller networks "
+        "(beat)."
+    )
     ocr_enabled: bool = Field(
         True, description="Read text in listing photos (Tesseract) when matching, and match it "
         "as the listing's text (reasons say \"in image N\")."

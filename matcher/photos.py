@@ -7,13 +7,14 @@ within ``MatcherConfig.photo_phash_max`` bits (pHash, Hamming distance) and, as 
 opinion on the same form, within ``photo_dhash_max`` bits of dHash.
 
 The search is multi-index hashing (Norouzi, Punjani and Fleet, "Fast search in Hamming space
-with multi-index hashing", CVPR 2012): each 64-bit pHash is cut into ``BANDS`` bands of 16 bits,
-each band indexed in a dict. Two hashes at most ``r`` bits apart agree within
-``r // BANDS`` bits on at least one band (pigeonhole), so a query looks up, per band, every value
-within that many bits of its own band (137 keys for 2 bits) and checks the few candidates found:
-exact, and a few hundred dict look-ups per photo however many official photos there are. No
-library offers this over plain integers (imagehash compares two hashes; BK-tree packages
-visit a large share of the tree at these radii), hence the few lines below.
+with multi-index hashing", CVPR 2012): each 64-bit pHash is cut into ``len(BANDS)`` bands
+(22, 21 and 21 bits), each band indexed in a dict. Two hashes at most ``r`` bits apart agree
+within ``r // len(BANDS)`` bits on at least one band (pigeonhole), so a query looks up, per band,
+every value within that many bits of its own band (254 keys for 2 bits of 22) and checks the few
+candidates found: exact, and about 700 dict look-ups per photo however many official photos
+there are (with 800,000 hashed forms a 21-bit band holds fewer than one form per value). No
+library offers this over plain integers (imagehash compares two hashes; BK-tree packages visit a
+large share of the tree at these radii), hence the few lines below.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from itertools import combinations
 
 from matcher.types import ListingPhoto, OfficialPhoto
 
-BANDS = 4
-BAND_BITS = 64 // BANDS
-_BAND_MASK = (1 << BAND_BITS) - 1
+#: (shift, width) of each band of the 64-bit hash
+BANDS = ((0, 22), (22, 21), (43, 21))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +52,16 @@ class PhotoIndex:
     """Official photos' hashed forms, searchable by Hamming distance."""
 
     def __init__(self, photos: Iterable[OfficialPhoto], *, phash_max: int, dhash_max: int):
-        if not 0 <= phash_max < 4 * BANDS:
-            raise ValueError(f"phash_max must be in 0..{4 * BANDS - 1}")
+        if not 0 <= phash_max <= 15:  # beyond that, pHash tells photos apart poorly anyway
+            raise ValueError("phash_max must be in 0..15")
         self.phash_max, self.dhash_max = phash_max, dhash_max
         self.photos: list[OfficialPhoto] = list(photos)
-        self._bands: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
+        self._bands: list[dict[int, list[int]]] = [{} for _ in BANDS]
         for i, p in enumerate(self.photos):
-            for b in range(BANDS):
-                self._bands[b].setdefault((p.phash >> (b * BAND_BITS)) & _BAND_MASK, []).append(i)
-        self._flips = _flips(BAND_BITS, phash_max // BANDS)
+            for b, (shift, width) in enumerate(BANDS):
+                self._bands[b].setdefault((p.phash >> shift) & ((1 << width) - 1), []).append(i)
+        radius = phash_max // len(BANDS)
+        self._flips = [_flips(width, radius) for _, width in BANDS]
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -71,10 +72,10 @@ class PhotoIndex:
             return []
         seen: set[int] = set()
         found = []
-        for b in range(BANDS):
+        for b, (shift, width) in enumerate(BANDS):
             table = self._bands[b]
-            band = (phash >> (b * BAND_BITS)) & _BAND_MASK
-            for flip in self._flips:
+            band = (phash >> shift) & ((1 << width) - 1)
+            for flip in self._flips[b]:
                 for i in table.get(band ^ flip, ()):
                     if i in seen:
                         continue

@@ -194,11 +194,12 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         text = "; ".join(f"{'.'.join(e['loc'][1:]) or 'form'}: {e['msg']}" for e in errors)
         return _error(request, 422, f"Please check the form: {text}")
 
-    from web import api, photos, ui
+    from web import api, networks, photos, ui
 
     app.include_router(api.router)
     app.include_router(ui.router)
     app.include_router(photos.router)
+    app.include_router(networks.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)

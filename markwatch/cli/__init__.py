@@ -181,6 +181,24 @@ def products_images_import(directory: Path, holder_slug: str | None) -> None:
 
 
 @main.group()
+def networks() -> None:
+    """Seller networks: accounts linked by shared contacts or photos."""
+
+
+@networks.command("recompute")
+def networks_recompute() -> None:
+    """Recompute every seller network now (beat does it every MARKWATCH_NETWORKS_INTERVAL s)."""
+    from datetime import UTC, datetime
+
+    from db.session import transaction
+    from markwatch.networks import recompute_networks
+
+    with transaction(_sessions()) as s:
+        n = recompute_networks(s, now=datetime.now(UTC))
+    click.echo(f"{n} seller networks")
+
+
+@main.group()
 def sellers() -> None:
     """Authorised sellers (never alerted)."""
 

@@ -1,5 +1,5 @@
 """listing photos captured with the evidence, official product photos with perceptual hashes,
-text read in photos
+text read in photos, seller networks
 
 Revision ID: 0013
 Revises: 0009
@@ -69,6 +69,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product_photo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_photo_product_id'), ['product_id'], unique=False)
+    op.create_table('seller_network',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('computed_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('links', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seller_network')),
+    sa.UniqueConstraint('key', name=op.f('uq_seller_network_key'))
+    )
+    op.create_table('seller_network_member',
+    sa.Column('network_id', sa.Integer(), nullable=False),
+    sa.Column('marketplace_id', sa.Integer(), nullable=False),
+    sa.Column('seller', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['marketplace_id'], ['marketplace.id'], name=op.f('fk_seller_network_member_marketplace_id_marketplace'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['network_id'], ['seller_network.id'], name=op.f('fk_seller_network_member_network_id_seller_network'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('network_id', 'marketplace_id', 'seller', name=op.f('pk_seller_network_member'))
+    )
+    with op.batch_alter_table('seller_network_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seller_network_member_marketplace_id'), ['marketplace_id'], unique=False)
     op.create_table('image_text',
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -87,6 +106,10 @@ def downgrade() -> None:
         raise RuntimeError(f"{n} listing photos are evidence; this revision cannot be downgraded "
                            "without losing them")
     op.drop_table('image_text')
+    with op.batch_alter_table('seller_network_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seller_network_member_marketplace_id'))
+    op.drop_table('seller_network_member')
+    op.drop_table('seller_network')
     with op.batch_alter_table('product_photo', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_photo_product_id'))
     op.drop_table('product_photo')
