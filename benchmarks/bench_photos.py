@@ -1,5 +1,6 @@
-"""Photos: the official_photo check and OCR measured on the bundled test marketplaces, the speed
-of hashing and reading photos, and the hash look-up at 100,000 official photos.
+"""Photos: the official_photo check, OCR and seller networks measured on the bundled test
+marketplaces, the speed of hashing and reading photos, and the hash look-up at 100,000 official
+photos.
 
 All figures on the test marketplaces are on photos and labels we generated ourselves
 (``fixtures/marketplaces/images.py``): they show the code works as intended on data we wrote,
@@ -64,7 +65,7 @@ def lookup_at_scale(photos: int, queries: int, rng: random.Random) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.photo_scores import describe, score_in_photo, score_photos
+    from benchmarks.photo_scores import describe, score_in_photo, score_networks, score_photos
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "photos.txt"))
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines), flush=True)
     lines += lookup_at_scale(10_000 if args.quick else 100_000, 2_000, random.Random(SEED))
     print("\n".join(lines[-2:]), flush=True)
+    lines.append(score_networks(SEED, listings).line())
+    print(lines[-1], flush=True)
     lines.append(score_in_photo(SEED, listings, controls=0 if args.quick else 40).line())
     print(lines[-1], flush=True)
     lines.append(f"total {time.perf_counter() - t:.0f} s")
