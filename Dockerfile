@@ -2,9 +2,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-# Tesseract reads text in listing photos; the fonts draw the test marketplaces' photos
-RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
-        tesseract-ocr-chi-sim fonts-dejavu-core fonts-wqy-zenhei \
+# Debian's chromium renders marketplaces whose profile says render = "browser"; Tesseract reads
+# text in listing photos; the fonts draw the test marketplaces' photos
+RUN apt-get update && apt-get install -y --no-install-recommends chromium tesseract-ocr \
+        tesseract-ocr-eng tesseract-ocr-chi-sim fonts-dejavu-core fonts-wqy-zenhei \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md requirements.lock ./
 COPY markwatch markwatch
@@ -13,6 +14,8 @@ COPY matcher matcher
 COPY tasks tasks
 COPY db db
 COPY fixtures fixtures
+COPY web web
+COPY storage storage
 RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 markwatch \
     && mkdir -p /data && chown markwatch /data

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import resource
@@ -108,11 +109,14 @@ def make_titles(n: int, marks, seed: int = 11) -> list[str]:
     return make_labelled_titles(n, marks, seed)[0]
 
 
-def throughput(index, listings) -> float:
-    t0 = time.perf_counter()
+def throughput(index, listings) -> tuple[float, float]:
+    """Titles per second of wall-clock time, and per second of this process's CPU time (the
+    matcher is single-threaded: on a shared machine the CPU figure is its speed on one core)."""
+    w0, c0 = time.perf_counter(), time.process_time()
     for listing in listings:
-        index.match(listing)
-    return len(listings) / (time.perf_counter() - t0)
+        index.match(listing, alertable_only=True)  # as the screening task calls it
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return len(listings) / wall, len(listings) / cpu
 
 
 # The baseline alerts when the best partial_ratio of a title against the marks reaches this.
@@ -157,7 +161,7 @@ def naive_run(titles, marks, planted, budget_s: float = 4.0) -> tuple[float, Ale
 def matcher_alerts(index, listings, planted) -> Alerts:
     out = Alerts()
     for listing, mark_id in zip(listings, planted, strict=True):
-        found = {m.mark_id for m in index.match(listing) if m.alertable}
+        found = {m.mark_id for m in index.match(listing, alertable_only=True)}
         out.titles += 1
         out.planted += mark_id is not None
         out.alerted += bool(found)
@@ -233,12 +237,12 @@ def main() -> None:
         titles, planted = make_labelled_titles(n_titles, marks)
         listings = [ListingText(f"t{i}", t, category="Shoes") for i, t in enumerate(titles)]
         throughput(index, listings[:500])  # warm the per-character caches
-        rate = throughput(index, listings)
-        rates[n] = rate
+        rate, cpu_rate = throughput(index, listings)
+        rates[n] = cpu_rate
         naive, naive_alerts = naive_run(titles, marks, planted)
         same = naive_alerts.titles
         ours = matcher_alerts(index, listings[:same], planted[:same])
-        line = (f"marks={n:>7,}  build={build_s:6.2f}s  matcher={rate:9,.0f} titles/s  "
+        line = (f"marks={n:>7,}  build={build_s:6.2f}s  matcher={rate:9,.0f} titles/s ({cpu_rate:,.0f} per CPU-second)  "
                 f"naive={naive:9,.1f} titles/s (on {same} titles)  speedup={rate / naive:8,.0f}x")
         alert_line = (f"    alerts on those {same} titles: matcher {ours.text()}; "
                       f"naive {naive_alerts.text()}")
@@ -251,10 +255,11 @@ def main() -> None:
               f"peak RSS of that process: {info['rss_peak_kib'] / 1024:.0f} MiB "
               f"(before the build: {info['rss_before_kib'] / 1024:.0f} MiB); "
               f"tracemalloc peak during a build: {info['traced_peak_bytes'] / 2**20:.0f} MiB",
-              f"slowdown 1,000 -> 100,000 marks: {rates[1_000] / rates[100_000]:.2f}x",
+              f"slowdown 1,000 -> 100,000 marks (CPU time): {rates[1_000] / rates[100_000]:.2f}x; "
+              f"load average while it ran: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
               "",
-              "targets: >= 5,000 titles/s at 10,000 marks; <= 2x slower at 100,000 than at 1,000; "
-              "build < 30 s and < 1 GiB at 100,000 marks"]
+              "targets: >= 10,000 titles per CPU-second at 10,000 marks; <= 2x slower at 100,000 "
+              "than at 1,000; build < 30 s and < 1 GiB at 100,000 marks"]
     for line in lines[-6:]:
         print(line)
     out = Path(args.out)

@@ -66,11 +66,16 @@ class ProductData:
 # small value parsers
 
 _NUMBER = re.compile(r"\d[\d,.\s\u00a0']*")
-_CURRENCY_SIGNS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "CNY", "￥": "CNY", "元": "CNY"}
+_CURRENCY_SIGNS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "CNY", "￥": "CNY", "元": "CNY",
+                   "Rp": "IDR"}
+#: currencies whose prices are written in whole units: "Rp 125.000" is 125000, not 125
+WHOLE_UNIT_CURRENCIES = frozenset({"IDR", "JPY", "KRW", "VND", "CLP", "ISK"})
 
 
-def parse_price(value: Any) -> Decimal | None:
-    """``"£1,234.50"``, ``"1234.5"``, ``12``, ``"¥ 298.00"``, ``"1.234,50"`` -> Decimal; else None."""
+def parse_price(value: Any, *, whole_units: bool = False) -> Decimal | None:
+    """``"£1,234.50"``, ``"1234.5"``, ``12``, ``"¥ 298.00"``, ``"1.234,50"``, ``"Rp 1.250.000"``
+    -> Decimal; else None. ``whole_units``: the currency has no minor unit in use (rupiah, yen),
+    so dots and commas group thousands unless two digits follow the last one."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
@@ -83,12 +88,16 @@ def parse_price(value: Any) -> Decimal | None:
     if not m:
         return None
     s = re.sub(r"[\s\u00a0']", "", m.group(0)).rstrip(".,")
+    if whole_units and not re.search(r"[.,]\d{1,2}$", s):
+        s = s.replace(".", "").replace(",", "")
     if "," in s and "." in s:
         s = (
             s.replace(",", "")
             if s.rfind(".") > s.rfind(",")
             else s.replace(".", "").replace(",", ".")
         )
+    elif s.count(".") > 1:  # "1.250.000": dots group thousands
+        s = s.replace(".", "")
     elif "," in s:
         head, _, tail = s.rpartition(",")
         s = f"{head.replace(',', '')}.{tail}" if len(tail) in (1, 2) else s.replace(",", "")

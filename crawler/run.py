@@ -43,7 +43,8 @@ def is_allowed_private_url(url: str, allowed_hosts: str) -> bool:
     return UrlGuard(allowed_hosts).is_allowed_private(parts.hostname or "", port)
 
 
-def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None) -> ScrapySettings:
+def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None,
+                    politeness: dict[str, Any] | None = None) -> ScrapySettings:
     s = ScrapySettings()
     s.setmodule("crawler.settings", priority="project")
     s.set("MARKWATCH_DATABASE_URL", settings.effective_database_url, priority="cmdline")
@@ -60,6 +61,13 @@ def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None) ->
           priority="cmdline")
     s.set("MARKWATCH_RETRY_AFTER_MAX", settings.crawl_retry_after_max, priority="cmdline")
     s.set("MARKWATCH_IMAGES_PER_LISTING", settings.crawl_images_per_listing, priority="cmdline")
+    # a profile's politeness overrides the settings' for its marketplace
+    politeness = politeness or {}
+    if politeness.get("delay") is not None:
+        s.set("DOWNLOAD_DELAY", float(politeness["delay"]), priority="cmdline")
+        s.set("AUTOTHROTTLE_START_DELAY", max(float(politeness["delay"]), 0.1), priority="cmdline")
+    if politeness.get("concurrency") is not None:
+        s.set("CONCURRENT_REQUESTS_PER_DOMAIN", int(politeness["concurrency"]), priority="cmdline")
     if (
         settings.crawl_loopback_unthrottled
         and is_loopback_url(base_url)
@@ -106,15 +114,42 @@ def run_crawl(run_id: int, settings: Settings | None = None) -> int:
             return 2
         _run, watch, market = row
         spider, base_url, code, terms = market.spider, market.base_url, market.code, watch.terms
+        profile = market.profile
 
-    process = CrawlerProcess(scrapy_settings(settings, base_url=base_url, run_id=run_id))
+    from crawler.profile import PROFILE_SPIDER, why_not_crawlable
+
+    refused = why_not_crawlable(spider, profile)
+    if refused:
+        log.error("crawl run %s: marketplace %s cannot be crawled: %s", run_id, code, refused)
+        print(f"marketplace {code} cannot be crawled: {refused}", file=sys.stderr)
+        return 2
+    ss = scrapy_settings(settings, base_url=base_url, run_id=run_id,
+                         politeness=(profile or {}).get("politeness"))
+    if (profile or {}).get("render") == "browser" and spider == PROFILE_SPIDER:
+        from crawler.browser import browser_settings
+
+        try:
+            browser_settings(ss, allowed_private_hosts=settings.crawl_allowed_private_hosts,
+                             executable=settings.crawl_browser)
+        except FileNotFoundError as exc:
+            print(f"marketplace {code} cannot be crawled: {exc}", file=sys.stderr)
+            return 2
+    log_path = settings.crawl_log_path(run_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    ss.set("LOG_FILE", str(log_path), priority="cmdline")
+    ss.set("LOG_FILE_APPEND", False, priority="cmdline")
+    process = CrawlerProcess(ss)
     crawler = process.create_crawler(spider)
+    kwargs: dict[str, Any] = {}
+    if spider == PROFILE_SPIDER:
+        kwargs["profile"] = json.dumps(profile or {})
     process.crawl(
         crawler,
         marketplace=code,
         base_url=base_url,
         terms="|".join(terms),
         max_pages=str(settings.crawl_max_pages),
+        **kwargs,
     )
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -130,6 +165,8 @@ def run_crawl(run_id: int, settings: Settings | None = None) -> int:
         run.stats = _jsonable(stats)
     engine.dispose()
     log.info("crawl run %s finished: %s", run_id, reason)
+    if reason != "finished":
+        print(f"crawl ended: {reason} (log: {log_path})", file=sys.stderr)
     print(json.dumps({"run_id": run_id, "finish_reason": reason}), file=sys.stdout)
     return 0 if reason == "finished" else 1
 

@@ -116,6 +116,8 @@ class Marketplace(Base):
     base_url: Mapped[str] = mapped_column(sa.String(500))
     country: Mapped[str | None] = mapped_column(sa.String(2))
     currency: Mapped[str | None] = mapped_column(sa.String(3))
+    # the marketplace profile (crawler/profile.py) the generic spider reads, as validated JSON
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Mark(Base):

@@ -20,9 +20,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
+from crawler.profile import (
+    CODE_PATTERN,
+    PROFILE_SPIDER,
+    Profile,
+    ProfileError,
+    known_spiders,
+    read_profile_file,
+)
 from db.models import (
     AuthorisedSeller,
     Mark,
@@ -93,14 +108,15 @@ class RightsHolderRow(_Row):
 
 
 class MarketplaceRow(_Row):
-    code: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    code: str = Field(pattern=CODE_PATTERN)  # hyphens allowed: "shop-a"
     name: str = Field(min_length=1, max_length=200)
-    spider: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    spider: str = Field(PROFILE_SPIDER, pattern=r"^[a-z0-9_]{1,64}$")
     base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=500)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    profile: str | None = Field(None, max_length=500)  # a profile file, relative to the CSV's
 
-    @field_validator("country", "currency", mode="before")
+    @field_validator("country", "currency", "profile", mode="before")
     @classmethod
     def _empty_none(cls, v: Any) -> Any:
         return v or None
@@ -176,12 +192,19 @@ class SellerRow(_Row):
 
 class WatchRow(_Row):
     rights_holder: str = Field(min_length=1)
-    mark_registration: str = Field(min_length=1)
+    mark_registration: str | None = Field(None, min_length=1)
+    mark: str | None = Field(None, min_length=1, max_length=200)  # the word mark's text
     marketplace: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
     schedule_minutes: int = Field(360, ge=5, le=60 * 24 * 31)
 
     _lists = field_validator("terms", mode="before")(classmethod(lambda cls, v: _split(v)))
+
+    @model_validator(mode="after")
+    def _one_mark(self) -> WatchRow:
+        if not self.mark_registration and not self.mark:
+            raise ValueError("name the mark: mark_registration, or mark (its text)")
+        return self
 
 
 R = TypeVar("R", bound=_Row)
@@ -289,6 +312,21 @@ class _Resolver:
             return None
         return marks[0]
 
+    def mark_by_text(self, line: int, holder: RightsHolder, text: str) -> Mark | None:
+        """The holder's one mark whose word mark is ``text`` (case and width folded)."""
+        key = seller_key(text)
+        marks = [m for m in self.s.scalars(sa.select(Mark).filter_by(rights_holder_id=holder.id))
+                 if seller_key(m.word_mark) == key]
+        if len(marks) == 1:
+            return marks[0]
+        if not marks:
+            self.errors.append((line, f"no mark {text!r} for {holder.slug!r}"))
+        else:
+            regs = ", ".join(f"{m.office} {m.registration_number}" for m in marks)
+            self.errors.append((line, f"mark {text!r} is ambiguous for {holder.slug!r} ({regs}); "
+                                      "name it by its registration"))
+        return None
+
 
 def _apply(obj: Any, values: dict[str, Any]) -> bool:
     changed = False
@@ -346,15 +384,69 @@ def import_marketplaces(
     base_urls: dict[str, str] | None = None,
 ) -> ImportResult:
     """``base_urls`` overrides the file's base URL per marketplace code (the demo uses it to
-    point at the ports the bundled test marketplaces listen on)."""
+    point at the ports the bundled test marketplaces listen on).
+
+    A row's ``profile`` column names a profile file (relative to the CSV file) read by the
+    generic spider; a row without one names a Python spider. Unknown spiders, unreadable or
+    invalid profiles are refused with the line and the reason, before anything is written."""
     rows = read_rows(source, MarketplaceRow)
-    result = ImportResult()
-    for _line, r in rows:
-        values = r.model_dump()
+    here = Path(source).parent if not isinstance(source, io.TextIOBase) else Path.cwd()
+    spiders = known_spiders()
+    errors: list[tuple[int, str]] = []
+    values_by_row: list[dict[str, Any]] = []
+    for line, r in rows:
+        values = r.model_dump(exclude={"profile"})
         if base_urls and r.code in base_urls:
             values["base_url"] = base_urls[r.code]
-        existing = session.scalar(sa.select(Marketplace).filter_by(code=r.code))
+        values["profile"] = None
+        if r.profile:
+            try:
+                prof = read_profile_file(here / r.profile, base_url=values["base_url"],
+                                         spider=r.spider)
+            except ProfileError as exc:
+                errors.extend((line, f"profile {r.profile}" + (f" line {n}" if n else "")
+                               + f": {m}") for n, m in exc.errors)
+                continue
+            if prof.code != r.code:
+                errors.append((line, f"profile {r.profile} describes {prof.code!r}, not "
+                                     f"{r.code!r}"))
+                continue
+            values["profile"] = profile_values(prof)
+        elif r.spider == PROFILE_SPIDER:
+            errors.append((line, "the generic spider needs a profile column (a profile file), "
+                                 "or name a Python spider"))
+            continue
+        if r.spider != PROFILE_SPIDER and r.spider not in spiders:
+            errors.append((line, f"unknown spider {r.spider!r}; known: {', '.join(spiders)}"))
+            continue
+        values_by_row.append(values)
+    if errors:
+        raise RegistryImportError(_name(source), errors)
+    result = ImportResult()
+    for values in values_by_row:
+        existing = session.scalar(sa.select(Marketplace).filter_by(code=values["code"]))
         _upsert(session, result, existing, Marketplace, values)
+    return result
+
+
+def profile_values(profile: Profile) -> dict[str, Any]:
+    """A profile as the store keeps it (JSON, defaults spelt out)."""
+    import json
+
+    return dict(json.loads(profile.to_json()))
+
+
+def add_marketplace_profile(session: Session, profile: Profile) -> ImportResult:
+    """Add or update the marketplace ``profile`` describes (by its code)."""
+    if profile.spider != PROFILE_SPIDER and profile.spider not in known_spiders():
+        raise RegistryImportError(profile.code, [(0, f"unknown spider {profile.spider!r}; "
+                                                     f"known: {', '.join(known_spiders())}")])
+    values = {"code": profile.code, "name": profile.name, "spider": profile.spider,
+              "base_url": profile.base_url, "country": profile.country,
+              "currency": profile.currency, "profile": profile_values(profile)}
+    result = ImportResult()
+    existing = session.scalar(sa.select(Marketplace).filter_by(code=profile.code))
+    _upsert(session, result, existing, Marketplace, values)
     return result
 
 
@@ -488,9 +580,10 @@ def import_watches(
 
 def add_watch(session: Session, *, now: datetime | None = None, **fields: Any) -> ImportResult:
     try:
-        row = WatchRow.model_validate(fields)
+        row = WatchRow.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        raise RegistryImportError("watch add", [(0, str(exc))]) from None
+        msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise RegistryImportError("watch add", [(0, msg)]) from None
     return _write_watches(session, "watch add", [(0, row)], now=now)
 
 
@@ -510,8 +603,13 @@ def _write_watches(
         market = res.marketplace(line, r.marketplace)
         if holder is None or market is None:
             continue
-        mark = res.mark(line, holder, r.mark_registration)
+        mark = (res.mark(line, holder, r.mark_registration) if r.mark_registration
+                else res.mark_by_text(line, holder, r.mark or ""))
         if mark is None:
+            continue
+        if r.mark_registration and r.mark and seller_key(r.mark) != seller_key(mark.word_mark):
+            res.errors.append((line, f"registration {r.mark_registration!r} is "
+                                     f"{mark.word_mark!r}, not {r.mark!r}"))
             continue
         existing = session.scalar(
             sa.select(Watch).filter_by(mark_id=mark.id, marketplace_id=market.id)

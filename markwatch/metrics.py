@@ -101,6 +101,30 @@ def skipped_pages(stats: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+_EXTRA_SKIPS = {
+    "markwatch/skipped_links": "link_not_followed",  # crawler.spiders.profile
+    "markwatch/search_errors": "search_page_unreadable",
+    "markwatch/robots/unavailable": "robots_txt_unavailable",
+}
+
+
+def crawl_skips(stats: dict[str, Any]) -> dict[str, int]:
+    """What one crawl skipped, by reason, most first: the reasons ``skipped_pages`` counts, with
+    product pages that gave no listing split by why (``parse_no_price``, ``parse_invalid_json_ld``
+    ...), links not followed and unreadable search pages."""
+    out = skipped_pages(stats)
+    parse = {k.removeprefix("markwatch/skipped/"): v for k, v in stats.items()
+             if k.startswith("markwatch/skipped/") and isinstance(v, int) and v > 0}
+    if parse:
+        out.pop("parse_error", None)
+        out.update({f"parse_{k}": v for k, v in parse.items()})
+    for key, label in _EXTRA_SKIPS.items():
+        v = stats.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            out[label] = out.get(label, 0) + v
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def count_crawl(marketplace: str, stats: dict[str, Any], outcome: str) -> None:
     m = metrics()
     m.crawls.labels(marketplace, outcome).inc()

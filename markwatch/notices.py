@@ -23,16 +23,21 @@ from jinja2 import Environment, select_autoescape
 
 log = logging.getLogger(__name__)
 
-#: Listings one notice may carry, per marketplace code. Alibaba's IPP takes up to 300 per
-#: request; the bundled test marketplaces use smaller limits so that splitting shows.
-NOTICE_LIMITS: dict[str, int] = {"alibaba": 300, "shopa": 50, "shopb": 100, "shopc": 300}
+#: Listings one notice may carry, per marketplace code, for marketplaces whose profile does not
+#: say (``notice_limit``). Alibaba's IPP takes up to 300 per request.
+NOTICE_LIMITS: dict[str, int] = {"alibaba": 300}
 DEFAULT_LIMIT = 300
 
 CSV_COLUMNS = ["alert_id", "url", "title", "seller", "price", "currency", "mark",
                "registration_number", "office", "snapshot_sha256", "fetched_at", "reasons"]
 
 
-def limit_for(marketplace_code: str) -> int:
+def limit_for(marketplace_code: str, profile: dict[str, Any] | None = None) -> int:
+    """Listings one notice to this marketplace may carry: its profile's ``notice_limit``, else
+    the table above, else 300."""
+    limit = (profile or {}).get("notice_limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return limit
     return NOTICE_LIMITS.get(marketplace_code, DEFAULT_LIMIT)
 
 

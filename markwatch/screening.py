@@ -264,7 +264,8 @@ def screen_listings(
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code, images[listing.id], texts)), cached.owner_of,
+            index.match(listing_text(listing, code, images[listing.id], texts),
+                        alertable_only=True), cached.owner_of,
             cached.word_of,
         )
         if findings:

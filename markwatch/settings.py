@@ -192,6 +192,11 @@ class Settings(BaseSettings):
         "bundled test marketplaces. Everything else private, loopback, link-local or "
         "cloud-metadata is refused.",
     )
+    crawl_browser: Path = Field(
+        Path("/usr/bin/chromium"),
+        description="The chromium that renders marketplaces whose profile says render = "
+        "\"browser\" (Debian's; no browser is ever downloaded).",
+    )
     crawl_lost_after: float = Field(
         120.0, ge=10, le=86400,
         description="Seconds without a heartbeat after which a running crawl counts as lost "
@@ -292,6 +297,10 @@ class Settings(BaseSettings):
             "secret_access_key": self.s3_secret_access_key.get_secret_value(),
             "region": self.s3_region,
         }
+
+    def crawl_log_path(self, run_id: int) -> Path:
+        """Where crawl run ``run_id``'s Scrapy log is kept: ``<data dir>/crawls/<run id>.log``."""
+        return self.data_dir / "crawls" / f"{run_id}.log"
 
     @property
     def effective_broker_url(self) -> str:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from matcher.data_files import cue_phrases
+from matcher.data_files import cue_phrases, cue_phrases_not_after_number
 from matcher.normalise import RUN_RE, fold
 
 
@@ -34,9 +34,12 @@ class CueFinder:
         self._en = spacy.blank("en")
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._runs: list[str] = []
+        self._listed: dict[str, str] = {}  # folded -> as listed ("hang nhai" -> "hàng nhái")
+        self._not_after_number = frozenset(fold(p) for p in cue_phrases_not_after_number())
         latin_first: set[str] = set()
         for phrase, kind in cue_phrases():
             folded = fold(phrase)
+            self._listed.setdefault(folded, phrase)
             if kind == "run":
                 self._runs.append(folded)
             else:
@@ -52,12 +55,18 @@ class CueFinder:
             doc = self._en.make_doc(text)
             for _, start, end in self._en_matcher(doc):
                 sp = doc[start:end]
-                found.append(Cue(sp.text.lower(), sp.text, sp.start_char, sp.end_char))
+                key = sp.text.lower()
+                if key in self._not_after_number and start > 0 and doc[start - 1].like_num:
+                    continue  # "2 KW": kilowatts, not a grade of copy
+                found.append(Cue(self._listed.get(key, key), sp.text, sp.start_char, sp.end_char))
         if RUN_RE.search(text):
             for phrase in self._runs:
                 at = text.find(phrase)
                 if at >= 0:
-                    found.append(Cue(phrase, phrase, at, at + len(phrase)))
+                    found.append(Cue(self._listed.get(phrase, phrase), phrase, at, at + len(phrase)))
+        # a cue inside a longer one is the same cue ("ก๊อป" in "งานก๊อป", "nhái" in "hàng nhái")
+        found = [c for c in found if not any(o is not c and o.start <= c.start and c.end <= o.end
+                                             and o.end - o.start > c.end - c.start for o in found)]
         found.sort(key=lambda c: c.start)
         return found
 

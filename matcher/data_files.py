@@ -109,9 +109,31 @@ def cue_phrases() -> tuple[tuple[str, str], ...]:
 
 
 @cache
+def cue_phrases_not_after_number() -> frozenset[str]:
+    """Cue phrases marked ``not-after-number`` in ``cue_phrases.txt`` ("KW": after a number it
+    is kilowatts), as written there."""
+    out = set()
+    for line in _lines("cue_phrases.txt"):
+        parts = line.split("\t")
+        if len(parts) > 1 and parts[1].strip() == "not-after-number":
+            out.add(parts[0].strip())
+    return frozenset(out)
+
+
+@cache
 def nominative_phrases() -> tuple[str, ...]:
-    """Phrases that, right before a mark, signal nominative/compatibility use ("case for")."""
-    return tuple(line.strip().casefold() for line in _lines("nominative_phrases.txt"))
+    """Phrases that, right before a mark, signal nominative/compatibility use ("case for",
+    "untuk", "สำหรับ"): those of ``nominative_phrases.txt`` and of the head-first languages."""
+    return tuple(line.strip().casefold() for name in ("nominative_phrases.txt",
+                                                      "nominative_phrases_head_first.txt")
+                 for line in _lines(name))
+
+
+@cache
+def head_first_phrases() -> frozenset[str]:
+    """The referential phrases of head-first languages (``nominative_phrases_head_first.txt``):
+    the product's noun may stand between them and the brand ("untuk HP Samsung")."""
+    return frozenset(line.strip().casefold() for line in _lines("nominative_phrases_head_first.txt"))
 
 
 @cache
@@ -128,3 +150,9 @@ def han_variants() -> dict[str, str]:
         trad, simp = line.split("\t")[:2]
         out[trad] = simp
     return out
+
+
+@cache
+def korean_particles() -> frozenset[str]:
+    """Korean particles written onto a noun (``korean_particles.txt``)."""
+    return frozenset(line.strip() for line in _lines("korean_particles.txt"))

@@ -135,7 +135,7 @@ def load(directory: Path):
 
 
 def evaluate(directory: Path = DEFAULT_DIR, verbose: bool = False, out=sys.stdout,
-             config: MatcherConfig | None = None) -> dict[str, float]:
+             config: MatcherConfig | None = None) -> dict[str, float | None]:
     """Precision and recall per check on our own set (``fixtures/eval``)."""
     marks, products, sellers, rows = load(directory)
     index = build_index(marks, products, sellers, config)

@@ -14,7 +14,10 @@ typo                  deletion neighbourhood of the fuzzy key (SymSpell): every 
 phonetic              Metaphone key
 fused                 the same exact/loose tables, probed with the substrings of a long word
 word_substitution     each word of a multi-word mark
-alias (Chinese)       first two characters of each Han alias; pinyin of the first two syllables
+alias (Chinese, Thai, first two characters of each alias written without spaces; pinyin of the
+kana)                 first two syllables of a Chinese one
+transliteration       (script, first two letters of the consonant skeleton) of each coined Latin
+(Thai, kana)          mark, as Thai and Japanese would borrow it; RapidFuzz then compares
 product               compact model numbers, compact product names, distinctive name words
 ====================  ===========================================================================
 """
@@ -31,8 +34,17 @@ from rapidfuzz.distance import OSA
 
 from matcher.candidates import Candidate, Token, candidates, tokens
 from matcher.candidates import may_join as _may_join
-from matcher.crossscript import pinyin_of
-from matcher.data_files import dictionary_words, known_brands
+from matcher.crossscript import (
+    kana_roman,
+    kana_skeleton,
+    latin_skeleton,
+    pinyin_of,
+    respelled,
+    thai_consonant_letters,
+    thai_roman_words,
+    thai_skeleton_of_roman,
+)
+from matcher.data_files import dictionary_words, known_brands, korean_particles
 from matcher.normalise import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -47,7 +59,7 @@ from matcher.normalise import (
     normalise_seller,
     word_tokens,
 )
-from matcher.segment import is_common_word, word_breaks
+from matcher.segment import is_common_word, is_thai_word, script_of, word_breaks, words_of
 from matcher.types import (
     AuthorisedSeller,
     ListingText,
@@ -62,6 +74,8 @@ MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longe
 TOKEN_CACHE_SIZE = 200_000
 MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
+MAX_THAI_SPAN = 3  # Thai words read together as one borrowed name (an unknown name falls apart)
+MIN_ROMAN_RATIO = 60  # RapidFuzz ratio of a romanised Thai or kana word and a respelled mark
 
 
 def allowed_edits(length: int) -> int:
@@ -115,6 +129,7 @@ class Variant:
     loose_words: tuple[str, ...] = ()
     fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
     loose2: str = ""  # loose form with letter pairs read one by one
+    skel: tuple[str, str] = ("", "")  # consonant skeleton as Thai and as Japanese borrow it
 
 
 @dataclass(slots=True)
@@ -177,10 +192,14 @@ class MarkIndex:
         self._by_key: dict[str, object] = {}
         self._by_loose: dict[str, object] = {}
         self._by_phon: dict[str, object] = {}
-        self._by_word: dict[str, object] = {}  # words of multi-word marks -> (vid, position)
+        # words of multi-word marks -> (vid, position), or a list of them (see _add)
+        self._by_word: dict[str, tuple[int, int] | list[tuple[int, int]]] = {}
         self._deletes: dict[str, object] = {}
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
+        self._by_skel: dict[tuple[str, str], object] | None = None  # built on first use
+        self._thai_forms: set[str] = set()  # registered Thai forms: newmm keeps them whole
+        self._hangul: dict[str, object] = {}  # first two syllables of Korean forms -> vid
         self._key_lengths: set[int] = set()
         self._max_fuzzy_len = 0
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
@@ -206,6 +225,7 @@ class MarkIndex:
                     # 阿迪达斯), unless those are an ordinary word
                     if len(han) >= 4 and not is_common_word(han[:2]):
                         self._add_variant(idx, han[:2], "short", seen, origin=text)
+        self.thai_forms = frozenset(self._thai_forms)
         self._build_products()
         self._build_sellers(sellers)
         self._product_by_id = {p.product_id: i for i, p in enumerate(self.products)}
@@ -233,10 +253,14 @@ class MarkIndex:
                 _add(self._by_key, key, vid)
                 return
             _add(self._han_bigram, key[:2], vid)
+            if any(script_of(ch) == "thai" for ch in key):
+                self._thai_forms.add(key)
             v.pinyin = pinyin_of(key)
             if all(v.pinyin):
                 _add(self._han_py, v.pinyin[:2], vid)
             return
+        if len(key) >= 2 and all(map(_is_hangul, key)):
+            _add(self._hangul, key[:2], vid)
         v.loose = loose(key)
         v.fz = fuzzy_key(v.loose)
         _add(self._by_key, key, vid)
@@ -440,8 +464,10 @@ class MarkIndex:
                     for h in found:
                         hits.append(h._replace_span(t.start + h.start, t.start + h.end))
         if len(products) > 1:  # one finding per product and check
-            seen: set[tuple[int, str]] = set()
-            products = [p for p in products if (p[0], p[1]) not in seen and not seen.add((p[0], p[1]))]
+            unique: dict[tuple[int, str], tuple] = {}
+            for p in products:
+                unique.setdefault((p[0], p[1]), p)
+            products = list(unique.values())
         return hits, products, toks
 
     def _word(self, t: Token, toks: list[Token], i: int) -> tuple:
@@ -452,6 +478,8 @@ class MarkIndex:
         lt = loose(text)
         c = Candidate(text, t.start, t.end, "token", 1, i)
         found = tuple(self._latin_hits(c, toks, [common] * len(toks), [lt] * len(toks)))
+        if not found and self._hangul and _is_hangul(text[0]):
+            found = tuple(self._hangul_hits(c))
         entry = self._by_word.get(lt)
         anchor = entry is not None and not (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS)
         prods = tuple((pidx, check, base) for pidx, check, _s, _e, base in self._product_hits([c]))
@@ -461,6 +489,24 @@ class MarkIndex:
             self._tok_info.clear()
         self._tok_info[text] = rec
         return rec
+
+    def _hangul_hits(self, c: Candidate) -> list[Hit]:
+        """A registered Korean form opening a Korean word (eojeol): followed by nothing, by a
+        particle ("나이키의", of Nike) or by another noun of two syllables or more, as Korean
+        writes compounds ("나이키운동화", Nike sneakers); never with one other syllable after
+        it ("삼성동" is a district of Seoul, not SAMSUNG), nor inside a word."""
+        out: list[Hit] = []
+        text = c.key
+        for vid in _get(self._hangul, text[:2]):
+            v = self.variants[vid]
+            if not text.startswith(v.key) or len(text) == len(v.key):
+                continue  # a whole word is an exact match, found already
+            rest = text[len(v.key):]
+            if rest in korean_particles() or (len(rest) >= 2 and all(map(_is_hangul, rest))
+                                               and rest[:2] not in korean_particles()):
+                out.append(Hit(vid, "alias", c.start, c.end, 72,
+                               f'registered Korean form "{v.text}" opening the word'))
+        return out
 
     def _cand_common(self, c: Candidate, toks: list[Token], common: list[bool]) -> bool:
         if c.kind == "token":
@@ -645,13 +691,22 @@ class MarkIndex:
         breaks: frozenset[int] | None = None
 
         def whole_word(i: int, n: int) -> bool:
-            """A short form must be a word of the run, not part of one (小米 in 小米粥)."""
+            """A form must be a word of the run, not part of one (小米 in 小米粥): for Chinese
+            a short form of two characters; for Thai every form (Thai names are written
+            inside the words around them); for kana the form must start a word, and end one
+            unless it is a katakana name of three or more (ナイキスニーカー: katakana compounds
+            are written without a break)."""
             nonlocal breaks
-            if n > 2 or len(run) == n:
+            if len(run) == n:
+                return True
+            script = script_of(run[i])
+            if script == "han" and n > 2:
                 return True
             if breaks is None:
-                breaks = word_breaks(run)
-            return i in breaks and i + n in breaks
+                breaks = word_breaks(run, self.thai_forms)
+            if i not in breaks:
+                return False
+            return i + n in breaks or (script == "katakana" and n >= 3)
 
         for i in range(len(run) - 1):
             for vid in _get(self._han_bigram, run[i : i + 2]):
@@ -664,8 +719,10 @@ class MarkIndex:
                         continue
                     out.append(Hit(vid, "alias" if v.source == "alias" else "exact",
                                    t.start + i, t.start + i + len(v.key), 75,
-                                   f'registered Chinese form "{v.text}"'))
-        if not (self._han_py or self._by_phon or self._by_key):
+                                   f'registered {_SCRIPT_NAMES[script_of(v.key[0])]} form "{v.text}"'))
+        if any(script_of(ch) in ("thai", "katakana", "hiragana") for ch in run) and self._skeletons():
+            out.extend(self._skeleton_hits(run, {self.variants[v].mark_idx for v, _ in found}))
+        if not _has_han(run) or not (self._han_py or self._by_phon or self._by_key):
             return out
         py = pinyin_of(run)
         for i in range(len(run) - 1):
@@ -701,6 +758,89 @@ class MarkIndex:
                                    f'pinyin "{" ".join(syl)}" transliterates "{v.text}"'))
         return out
 
+    def _skeletons(self) -> dict[tuple[str, str], object]:
+        """(script, first two skeleton letters) -> coined Latin marks, built when the first
+        Thai or kana text comes (a registry that never meets one never pays for it)."""
+        table = self._by_skel
+        if table is None:
+            table = {}
+            for v in self.variants:
+                key = v.key
+                if v.source in ("mark", "alias") and key.isascii() and key.isalpha() and len(key) >= 3:
+                    # a Latin mark or alias may be borrowed into Thai or katakana (ไนกี้, ナイキ).
+                    # An English word is only looked for in Thai, where a word of the Thai
+                    # dictionary is passed over (แอปเปิ้ล is an apple; เคสเตรล is KESTREL)
+                    v.skel = (latin_skeleton(key, "th"),
+                              "" if self.is_word(key) else latin_skeleton(key, "ja"))
+                    for script, sk in zip(("th", "ja"), v.skel, strict=True):
+                        if len(sk) >= 2:
+                            _add(table, (script, sk[:2]), v.vid)
+            self._by_skel = table  # one assignment: a concurrent first use builds the same
+        return table
+
+    def _skeleton_hits(self, run: str, marks_found: set[int]) -> list[Hit]:
+        """Unregistered Thai or kana spellings of a coined Latin mark: one to three Thai words
+        (an unknown name falls apart under newmm: ไน + กี้), or a whole katakana word, whose
+        romanised consonant skeleton agrees with the mark's and whose romanisation is close to
+        the mark respelled (RapidFuzz). A word of the Thai dictionary is a borrowing only when
+        its skeleton has three consonants or more (the dictionary has อาดิดาส and ซัมซุง; นก
+        "nok" is a bird, not NIKE)."""
+        out: list[Hit] = []
+        words = words_of(run, self.thai_forms)
+        spans: list[tuple[str, int, int, tuple[str, ...]]] = []
+        for k, (at, w) in enumerate(words):
+            script = script_of(w[0])
+            if script == "katakana":
+                spans.append(("ja", at, at + len(w), (w,)))
+            elif script == "thai":
+                end = at
+                for j in range(k, min(len(words), k + MAX_THAI_SPAN)):
+                    nxt_at, nxt = words[j]
+                    if nxt_at != end or script_of(nxt[0]) != "thai":
+                        break
+                    end = nxt_at + len(nxt)
+                    spans.append(("th", at, end, tuple(x for _, x in words[k : j + 1])))
+        taken: list[tuple[int, int]] = []
+        for script, a, b, parts in spans:
+            text = run[a:b]
+            if len(text) < 2 or any(x < b and a < y for x, y in taken):
+                continue
+            if script == "th":
+                # a skeleton has at most one consonant per consonant letter: most ordinary
+                # words are passed over before anything is romanised
+                letters = thai_consonant_letters(text)
+                if letters < 2 or (letters < 3 and is_thai_word(text)):
+                    continue
+                roman = thai_roman_words(parts)
+                skel = thai_skeleton_of_roman(roman)
+                ordinary = is_thai_word(text)
+            else:
+                roman, skel = kana_roman(text), kana_skeleton(text)
+                ordinary = False
+            if len(skel) < 2 or (ordinary and len(skel) < 3):
+                continue
+            mine = respelled(roman, script, latin=False)
+            slot = 0 if script == "th" else 1
+            for vid in _get(self._skeletons(), (script, skel[:2])):
+                v = self.variants[vid]
+                if v.mark_idx in marks_found:
+                    continue
+                vs = v.skel[slot]
+                if (vs != skel if min(len(vs), len(skel)) <= 3 else fuzz.ratio(vs, skel) < 80):
+                    continue
+                if ordinary and self.is_word(v.key):
+                    continue  # a Thai word for an English-word mark: the word itself
+                # vowels tell little once four consonants agree ("khetteron" for KESTREL)
+                need = MIN_ROMAN_RATIO if len(vs) <= 3 or vs != skel else MIN_ROMAN_RATIO - 10
+                if fuzz.ratio(mine, respelled(v.key, script, latin=True)) < need:
+                    continue
+                marks_found.add(v.mark_idx)
+                taken.append((a, b))
+                lang = "Thai" if script == "th" else "katakana"
+                out.append(Hit(vid, "transliteration", a, b, 64,
+                               f'{lang} spelling of "{v.text}" (romanised "{roman}")'))
+        return out
+
     def _product_hits(self, cands: list[Candidate]) -> list[tuple[int, str, int, int, int]]:
         out: list[tuple[int, str, int, int, int]] = []
         if not self.products:
@@ -714,6 +854,18 @@ class MarkIndex:
                 for pidx in _get(self._product_words, c.key):
                     out.append((pidx, "product_word", c.start, c.end, 58))
         return out
+
+
+_SCRIPT_NAMES = {"han": "Chinese", "thai": "Thai", "katakana": "Japanese", "hiragana": "Japanese",
+                 "other": "Lao"}
+
+
+def _is_hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3"
+
+
+def _has_han(run: str) -> bool:
+    return any(is_han(ch) for ch in run)
 
 
 def loose_forms(key: str, lkey: str) -> tuple[str, ...]:

@@ -43,6 +43,10 @@ HAN_RE = re.compile(rf"[{_HAN_RANGES}]")
 RUN_RE = re.compile(rf"[{_RUN_RANGES}]")
 THAI_RE = re.compile(r"[\u0e01-\u0e4e]")
 KANA_RE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff]")
+_THAI_LAO = re.compile(r"[\u0e01-\u0e7f\u0e81-\u0eff]")
+# letters with a stroke have no decomposition, so stripping marks leaves them: Vietnamese đ is
+# folded to d like its other diacritics ("Đà Lạt" and "Da Lat" are one word for matching)
+_STROKE_LETTERS = {"đ": "d", "Đ": "d"}
 # combining marks that are diacritics over Latin, Greek and Cyrillic letters (dropped by ``fold``);
 # the vowel and tone marks of Thai and other scripts are letters and stay
 _DIACRITIC_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
@@ -89,6 +93,12 @@ def _fold_char_once(cp: int) -> str | None:
         return None
     if cat in ("Mn", "Me"):  # a combining mark on its own: diacritics are dropped
         return None if _DIACRITIC_MARKS.match(ch) or not is_run_char(ch) else ch
+    if _THAI_LAO.match(ch):
+        # Thai and Lao letters stay as written: NFKC would split SARA AM (ำ) into NIKHAHIT + SARA
+        # AA, which no Thai dictionary or romaniser reads (สำหรับ would stop being a word)
+        return ch
+    if ch in _STROKE_LETTERS:
+        return _STROKE_LETTERS[ch]
     s = unicodedata.normalize("NFKC", ch).casefold()
     if s.isascii():
         return s

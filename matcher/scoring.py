@@ -11,16 +11,22 @@ that a reviewer confirms it. Every step leaves a ``Reason`` a reviewer can read.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from matcher import calibration
 from matcher.calibration import REASON_OF, family_of
+from matcher.crossscript import kana_roman
+from matcher.cues import Cue
 from matcher.data_files import DATA_DIR, category_classes, fashion_classes
 from matcher.index import Hit, MarkIndex, prepare_text
+from matcher.language import head_first
 from matcher.normalise import (
     FOLD_TABLE,
+    KANA_RE,
     MAX_TITLE_CHARS,
     RUN_RE,
+    THAI_RE,
     bound,
     compact,
     describe_span,
@@ -136,10 +142,19 @@ class _Context:
         self.price_usd = _price_usd(listing, self.fx)
         self.toks = toks
         self.title_end = len(fold(bound(listing.title, MAX_TITLE_CHARS)))
-        self._cues = None
+        self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
         self.photos: dict[int, PhotoHit] = {}  # mark index -> an official photo the listing shows
+        self._head_first: bool | None = None
+
+    @property
+    def head_first(self) -> bool:
+        """The title is in a head-first language of South-East Asia (``matcher.language``)."""
+        if self._head_first is None:
+            self._head_first = head_first(bound(self.listing.title, MAX_TITLE_CHARS),
+                                          self.folded[: self.title_end])
+        return self._head_first
 
     @property
     def cues(self):
@@ -152,8 +167,10 @@ class _Context:
     @property
     def view(self) -> TextView:
         if self._view is None:
+            title = self.folded[: self.title_end]
             self._view = TextView(self.folded, self.toks, self.title_end,
-                                  [(c.start, c.end) for c in self.cues])
+                                  [(c.start, c.end) for c in self.cues],
+                                  self.head_first or THAI_RE.search(title) is not None)
         return self._view
 
     def usage(self, start: int, end: int, product: bool = False) -> Usage:
@@ -210,9 +227,9 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
     if (dictionary and kind is Kind.TRADEMARK and not brand_signal and not usage.referential
             and not _han_context(ctx, start) and (usage.describes or not usage.leading)):
         kind = Kind.GENERIC
-        why = (f'followed by "{usage.describes}": it describes the goods' if usage.describes else
-               "it does not open the title and nothing marks it as a brand")
-        reasons.append(Reason("generic", f"an ordinary word here: {why}", usage.describes, 0))
+        plain = (f'followed by "{usage.describes}": it describes the goods' if usage.describes
+                 else "it does not open the title and nothing marks it as a brand")
+        reasons.append(Reason("generic", f"an ordinary word here: {plain}", usage.describes, 0))
     # Nice classes: the listing's category against the mark's classes
     if ctx.classes is not None and mark.nice_classes:
         overlap = ctx.classes & mark.nice_classes
@@ -354,14 +371,31 @@ def _supports(ctx: _Context, midx: int) -> bool:
 
 
 def _han_context(ctx: _Context, start: int) -> bool:
-    """The mark stands in Chinese, Thai or Japanese text: a Latin word there is a name, not an
-    English word."""
+    """The mark stands in Chinese, Thai or Japanese text, or in a title in Vietnamese,
+    Indonesian, Malay or Filipino: a Latin word there is a name, not an English word."""
     window = ctx.folded[max(0, start - 6) : start + 12]
-    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2
+    return sum(1 for ch in window if RUN_RE.match(ch)) >= 2 or ctx.head_first
 
 
 def _hit_points(hit: Hit) -> int:
     return hit.base + (DISGUISE_POINTS if hit.disguise else 0)
+
+
+def _letters(s: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFC", s).casefold() if ch.isalnum())
+
+
+@cache
+def _accented_forms(mark: MarkRecord) -> frozenset[str]:
+    """The letters of the mark's registered forms that are not plain ASCII ("trungnguyên")."""
+    return frozenset(_letters(f) for f in (mark.mark, *mark.aliases) if not f.isascii())
+
+
+def _as_registered(ctx: _Context, hit: Hit, span: str) -> bool:
+    """The span is the registered form letter for letter, accents included: "Trung Nguyên" for
+    a registered "Trung Nguyên" is the mark, not a diacritic disguise of it."""
+    forms = _accented_forms(ctx.index.marks[ctx.index.variants[hit.vid].mark_idx])
+    return bool(forms) and _letters(span) in forms
 
 
 def _is_disguised(ctx: _Context, hit: Hit) -> bool:
@@ -371,7 +405,9 @@ def _is_disguised(ctx: _Context, hit: Hit) -> bool:
     if hit.check not in ("exact", "fused"):
         return False
     span = ctx.spans.span(hit.start, hit.end)
-    return bool(describe_span(span).names()) if not (span.isascii() and span.isalnum()) else False
+    if span.isascii() and span.isalnum():
+        return False
+    return bool(describe_span(span).names()) and not _as_registered(ctx, hit, span)
 
 
 def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
@@ -380,7 +416,7 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
     check = hit.check
     points = hit.base
     if check in ("exact", "loose", "separators", "fused"):
-        names = describe_span(span).names()
+        names = [] if _as_registered(ctx, hit, span) else describe_span(span).names()
         if names:
             points += DISGUISE_POINTS
             if check in ("exact", "loose"):
@@ -390,7 +426,13 @@ def _main_reason(ctx: _Context, hit: Hit) -> tuple[Reason, list[Reason]]:
         elif check == "loose":
             check = "lookalike"
             points += DISGUISE_POINTS
-    return Reason(check, f"{hit.detail}: {span!r}", span, points), extra
+    detail = hit.detail
+    if check == "transliteration" and KANA_RE.search(kana := unicodedata.normalize("NFKC", span)):
+        # the index read the folded kana, which have lost their voicing marks (ダ is タ): the
+        # reviewer is shown the reading of the listing's own spelling (halfwidth ｱﾃﾞｨﾀﾞｽ too)
+        v = ctx.index.variants[hit.vid]
+        detail = f'katakana spelling of "{v.text}" (romanised "{kana_roman(kana)}")'
+    return Reason(check, f"{detail}: {span!r}", span, points), extra
 
 
 def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool = False) -> list[Match]:
@@ -439,14 +481,15 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
     for ph in product_hits:
-        cur = prod_best.get(ph[0])
-        if cur is None or ph[4] > cur[4]:
+        prev = prod_best.get(ph[0])
+        if prev is None or ph[4] > prev[4]:
             prod_best[ph[0]] = ph
     for pidx, check, start, end, base in prod_best.values():
         p = index.products[pidx]
-        midx = index._mark_by_id.get(p.mark_id)
-        if midx is None:
+        owner_idx = index._mark_by_id.get(p.mark_id)
+        if owner_idx is None:
             continue
+        midx = owner_idx
         mark = index.marks[midx]
         span = ctx.spans.span(start, end)
         label = {"model_number": "model number", "product_name": "product name",

@@ -28,11 +28,12 @@ from bisect import bisect_left, bisect_right
 from functools import cache, cached_property
 
 from matcher.candidates import Token
-from matcher.data_files import _lines, nominative_phrases
+from matcher.data_files import _lines, head_first_phrases, nominative_phrases
 from matcher.normalise import RUN_RE, fold
 
 MAX_CHAIN = 14  # tokens walked back from the mark through a list of devices
 MAX_AFTER = 5  # tokens walked forward from the mark through its model numbers
+MAX_HEAD_NOUNS = 3  # product nouns between a head-first phrase and the brand ("untuk botol serum X")
 BREAKS = frozenset("|;!?\n")
 OPENERS = {"[": "]", "【": "】", "(": ")", "（": "）", "{": "}", "<": ">", "《": "》"}
 UNITS = ("mah", "w", "v", "kw", "mm", "cm", "m", "ft", "in", "inch", "l", "ml", "g", "kg", "gb",
@@ -54,13 +55,41 @@ def _phrases(name: str) -> tuple[tuple[str, ...], ...]:
 
 @cache
 def _before_phrases() -> tuple[tuple[str, ...], ...]:
-    latin = {tuple(p.split()) for p in nominative_phrases() if not RUN_RE.match(p[:1])}
+    # folded like the text: "tương thích với" is matched as "tuong thich voi"
+    latin = {tuple(fold(p).split()) for p in nominative_phrases() if not RUN_RE.match(p[:1])}
     return tuple(sorted(latin, key=len, reverse=True))
 
 
 @cache
 def _han_before() -> tuple[str, ...]:
-    return tuple(p for p in nominative_phrases() if RUN_RE.match(p[:1]))
+    return tuple(fold(p) for p in nominative_phrases() if RUN_RE.match(p[:1]))
+
+
+@cache
+def _before_by_last_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Referential phrases keyed by their last word (the word right before the mark or its
+    list), longest first."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for p in _before_phrases():
+        out.setdefault(p[-1], []).append(p)
+    return {w: tuple(ps) for w, ps in out.items()}
+
+
+@cache
+def _head_first() -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(fold(p).split()) for p in head_first_phrases())
+
+
+@cache
+def _run_head_first() -> tuple[str, ...]:
+    """Head-first phrases in a script without spaces (Thai สำหรับ): the end of a run token."""
+    return tuple(fold(p) for p in head_first_phrases() if RUN_RE.match(p[:1]))
+
+
+def _names_people(word: str) -> bool:
+    people = _words("nominative_people.txt")
+    return word in people or (RUN_RE.match(word[:1]) is not None
+                              and any(word.endswith(p) for p in people if RUN_RE.match(p[:1])))
 
 
 @cache
@@ -70,7 +99,8 @@ def _postfix() -> tuple[str, ...]:
 
 @cache
 def _abuse() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
-    before, after = set(), set()
+    before: set[tuple[str, ...]] = set()
+    after: set[tuple[str, ...]] = set()
     for line in _lines("brand_abuse_cues.txt"):
         where, _, phrase = line.partition("\t")
         words = tuple(fold(phrase.strip()).replace("-", " ").split()) or (fold(phrase.strip()),)
@@ -97,13 +127,18 @@ def _breaks(gap: str) -> bool:
 class TextView:
     """One listing's folded text as word tokens, with the extent of its title."""
 
-    def __init__(self, folded: str, toks: list[Token], title_end: int, cue_spans=()) -> None:
+    def __init__(self, folded: str, toks: list[Token], title_end: int, cue_spans=(),
+                 head_first: bool = False) -> None:
         self.folded = folded
+        # written in a head-first language (Thai, Vietnamese, Indonesian, Malay, Filipino):
+        # the brand follows the product's noun ("Kabel Data Voltaris" is Voltaris's own cable)
+        self.head_first = head_first
         self.toks = toks
         self.title_end = title_end
         self.words = [t.text for t in toks]
         self._cue_tokens = {i for i, t in enumerate(toks)
                             for a, b in cue_spans if t.start >= a and t.end <= b}
+        self.has_cue = bool(cue_spans)  # a counterfeit cue phrase anywhere in the listing
         self._first: int | None = None
         self._starts = [t.start for t in toks]
         self._broken: list[bool] | None = None
@@ -181,22 +216,36 @@ def _list_item(index, word: str) -> bool:
 
 
 def referential_before(index, view: TextView, first: int) -> str | None:
-    """A referential phrase before the mark, perhaps through a list of other devices."""
+    """A referential phrase before the mark, perhaps through a list of other devices, or, in a
+    head-first language, through the nouns of the product the brand modifies ("Casing untuk HP
+    Samsung", "Túi tương thích chai serum Molang", "สำหรับ ขวดเซรั่ม Molang"), but not
+    through words for people ("Sepatu untuk pria Kestrel": a Kestrel shoe for men)."""
     if first <= 0:
         return None
-    phrases = _before_phrases()
+    by_last = _before_by_last_word()
+    head_first = _head_first()
     j = first - 1
     steps = 0
+    nouns = 0  # words passed that only a head-first phrase may stand before
     while j >= 0 and steps < MAX_CHAIN:
         if view.broken(j):
             return None
-        for p in phrases:
+        w = view.words[j]
+        for p in by_last.get(w, ()):
             k = len(p)
             if j - k + 1 >= 0 and tuple(view.words[j - k + 1 : j + 1]) == p:
-                return " ".join(p)
-        w = view.words[j]
+                return " ".join(p) if not nouns or p in head_first else None
+        if view.head_first:
+            if _names_people(w):
+                return None
+            if view.toks[j].run:
+                for rp in _run_head_first():
+                    if w.endswith(rp):
+                        return rp
         if view.toks[j].run or not _list_item(index, w):
-            return None
+            nouns += 1
+            if not view.head_first or nouns > MAX_HEAD_NOUNS:
+                return None
         j -= 1
         steps += 1
     return None
@@ -369,8 +418,11 @@ class Usage:
         ref = referential_after(index, view, last, self._end)
         if ref:
             return ref, "word after"
-        if not self.leading and not self._product:
-            # (a model number of the holder's product is the product itself, not what a part fits)
+        if not self.leading and not self._product and not view.head_first and not view.has_cue:
+            # (a model number of the holder's product is the product itself, not what a part
+            # fits; in a head-first language a part's noun before the brand is the brand's own
+            # part, and only the words for "for" make the use referential; and a part sold as
+            # a "replica" is a copy of the brand's part, whatever it fits)
             ref = referential_accessory(index, view, first, last)
             if ref:
                 return ref, "accessory"

@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 MAX_DELIVERIES = 3
 
 
+class WorkFailed(Exception):
+    """The task ran to its end and the work it did failed (a crawl that could not crawl). Celery
+    records the task as failed; it is not parked as a dead letter, since its failure is already
+    recorded where the work lives (the crawl run) and the next schedule is its retry."""
+
+
 class GuardedTask(Task):
     abstract = True
     max_deliveries = MAX_DELIVERIES
@@ -48,7 +54,12 @@ class GuardedTask(Task):
             log.error("parked %s[%s] in the dead-letter table: %s", self.name, task_id, reason)
             _count_dead_letter(self.name)
             return None
-        result = super().__call__(*args, **kwargs)
+        try:
+            result = super().__call__(*args, **kwargs)
+        except WorkFailed:
+            with transaction(sessions()) as s:
+                forget_delivery(s, task_id)
+            raise
         with transaction(sessions()) as s:
             forget_delivery(s, task_id)
         return result
@@ -57,6 +68,9 @@ class GuardedTask(Task):
                    einfo: Any) -> None:
         # Lost workers and hard time limits re-queue the message; the count decides its fate.
         if isinstance(exc, TimeLimitExceeded | WorkerLostError | Retry):
+            return
+        if isinstance(exc, WorkFailed):
+            log.warning("%s[%s] failed: %s", self.name, task_id, exc)
             return
         from tasks.db import sessions
 

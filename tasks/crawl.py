@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from db.models import CrawlRun, CrawlSighting, CrawlStatus, Listing
 from db.session import rowcount, transaction
 from markwatch.settings import get_settings
-from tasks.base import GuardedTask
+from tasks.base import GuardedTask, WorkFailed
 from tasks.db import sessions
 from tasks.outbox import send_after_commit
 
@@ -57,6 +57,10 @@ def heartbeat(run_id: int, worker: str) -> bool:
         return rowcount(res) == 1
 
 
+class CrawlFailed(WorkFailed):
+    """The crawl ran and failed; the run records why (``markwatch crawls``)."""
+
+
 class TakenOver(Exception):
     """Another worker took the run over (this one looked dead to it); stop without closing it."""
 
@@ -66,7 +70,9 @@ def crawl_watch(self, run_id: int) -> str:
     """Crawl the watch of crawl run ``run_id`` and queue matching for new or changed listings.
 
     Idempotent: a run that is already running or finished is left alone, so a redelivered message
-    does nothing. No automatic retry: the next scheduled run is the retry.
+    does nothing. No automatic retry: the next scheduled run is the retry. A crawl that failed
+    ends the task as failed (``CrawlFailed``), after its run is closed and what it stored is
+    queued for matching.
     """
     import os
 
@@ -86,6 +92,8 @@ def crawl_watch(self, run_id: int) -> str:
     queue_matching(run_id, error=error)
     outcome = "failed" if error else "succeeded"
     _count_crawl(run_id, outcome)
+    if error:
+        raise CrawlFailed(f"crawl run {run_id} failed: {error}")
     return outcome
 
 

@@ -23,21 +23,32 @@ def start_due_watches(s: Session, *, now: datetime, only: list[int] | None = Non
     Each watch is claimed with a conditional update on its ``next_run_at``, so two schedulers
     running at once start each due watch once.
     """
+    from crawler.profile import why_not_crawlable
+    from db.models import CrawlStatus, Marketplace
     from tasks.outbox import send_after_commit
 
-    q = sa.select(Watch.id, Watch.next_run_at, Watch.schedule_minutes).where(
-        Watch.active.is_(True), Watch.next_run_at <= now
-    )
+    q = sa.select(Watch.id, Watch.next_run_at, Watch.schedule_minutes, Marketplace.spider,
+                  Marketplace.profile, Marketplace.code).join(
+        Marketplace, Marketplace.id == Watch.marketplace_id
+    ).where(Watch.active.is_(True), Watch.next_run_at <= now)
     if only is not None:
         q = q.where(Watch.id.in_(only))
     run_ids: list[int] = []
-    for watch_id, due, minutes in s.execute(q.order_by(Watch.next_run_at)).all():
+    for watch_id, due, minutes, spider, profile, code in s.execute(
+        q.order_by(Watch.next_run_at)
+    ).all():
         claimed = rowcount(s.execute(
             sa.update(Watch)
             .where(Watch.id == watch_id, Watch.next_run_at == due)
             .values(next_run_at=now + timedelta(minutes=minutes), last_run_at=now)
         ))
         if claimed != 1:
+            continue
+        refused = why_not_crawlable(spider, profile)
+        if refused:  # refused here, in the open, not in a worker's log
+            s.add(CrawlRun(watch_id=watch_id, status=CrawlStatus.FAILED, started_at=now,
+                           finished_at=now, error=f"not started: {refused}"))
+            log.error("watch %s on %s not crawled: %s", watch_id, code, refused)
             continue
         run = CrawlRun(watch_id=watch_id)
         s.add(run)

@@ -112,14 +112,15 @@ def test_alerts_formats_and_hostile_text():
     table = run("alerts").output
     # scraped text is printed literally, never interpreted as console markup
     assert "[bold" in table and "[/]" in table
-    rows = [json.loads(line) for line in run("alerts", "--format", "json").output.splitlines()]
+    rows = [json.loads(line) for line in run("alerts", "--format", "jsonl").output.splitlines()]
     assert rows[0]["title"] == title and rows[0]["score"] == 88 and rows[0]["tier"] == "high"
     assert rows[0]["price"] == "9.50"
+    assert json.loads(run("alerts", "--format", "json").output) == rows  # one JSON array
     parsed = list(csv.DictReader(io.StringIO(run("alerts", "--format", "csv").output)))
     assert parsed[0]["title"].startswith("'=") and parsed[0]["seller"] == "'@seller"
-    assert run("alerts", "--marketplace", "shopa", "--format", "json").output == ""
-    assert run("alerts", "--status", "dismissed", "--format", "json").output == ""
-    assert len(run("alerts", "--min-score", "80", "--format", "json").output.splitlines()) == 1
+    assert run("alerts", "--marketplace", "shopa", "--format", "jsonl").output == ""
+    assert json.loads(run("alerts", "--status", "dismissed", "--format", "json").output) == []
+    assert len(run("alerts", "--min-score", "80", "--format", "jsonl").output.splitlines()) == 1
 
 
 def test_alerts_by_mark_find_an_alert_through_any_of_its_marks():
@@ -141,13 +142,38 @@ def test_alerts_by_mark_find_an_alert_through_any_of_its_marks():
                       "mark": "KESTREL TRAIL"}]),
         ], snapshot_id=None)
     for mark in ("kestrel", "Kestrel Trail"):
-        rows = [json.loads(x) for x in run("alerts", "--mark", mark, "--format", "json")
-                .output.splitlines()]
+        rows = json.loads(run("alerts", "--mark", mark, "--format", "json").output)
         assert [(r["mark"], r["marks"]) for r in rows] == [
             ("KESTREL", ["KESTREL", "KESTREL TRAIL"])]
-    assert run("alerts", "--mark", "aurelia", "--format", "json").output == ""
+    assert run("alerts", "--mark", "aurelia", "--format", "jsonl").output == ""
     table = run("alerts", "--mark", "kestrel trail").output
     assert "KESTREL +" in table  # both marks in the mark column (rich may fold the cell)
     parsed = list(csv.DictReader(io.StringIO(run("alerts", "--format", "csv").output)))
     assert parsed[0]["marks"] == "KESTREL | KESTREL TRAIL"
     assert "KESTREL TRAIL: KESTREL TRAIL in title" in parsed[0]["reasons"]
+
+
+def test_watch_names_its_mark_by_text_when_unambiguous():
+    run("db", "upgrade")
+    run("registry", "load", str(DEMO_REGISTRY))
+    r = run("watch", "add", "--rights-holder", "kestrel-outdoor", "--mark", "Kestrel Trail",
+            "--marketplace", "shopc", "--terms", "kestrel trail")
+    assert r.exit_code == 0 and "1 created" in r.output, r.output
+    with _store()() as s:
+        w = s.scalars(sa.select(Watch).join(Mark, Watch.mark_id == Mark.id)
+                      .where(Mark.word_mark == "KESTREL TRAIL")
+                      .join(Marketplace, Watch.marketplace_id == Marketplace.id)
+                      .where(Marketplace.code == "shopc")).one()
+        assert w.terms == ["kestrel trail"]
+    r = CliRunner().invoke(main, ["watch", "add", "--rights-holder", "kestrel-outdoor",
+                                  "--mark", "Kestrel Boots", "--marketplace", "shopc",
+                                  "--terms", "x"])
+    assert r.exit_code == 1 and "no mark 'Kestrel Boots' for 'kestrel-outdoor'" in r.output
+    run("marks", "add", "--rights-holder", "kestrel-outdoor", "--mark", "KESTREL",
+        "--registration-number", "98765", "--office", "USPTO", "--nice-classes", "25")
+    r = CliRunner().invoke(main, ["watch", "add", "--rights-holder", "kestrel-outdoor",
+                                  "--mark", "kestrel", "--marketplace", "shopc", "--terms", "x"])
+    assert r.exit_code == 1 and "is ambiguous" in r.output and "USPTO 98765" in r.output
+    r = CliRunner().invoke(main, ["watch", "add", "--rights-holder", "kestrel-outdoor",
+                                  "--marketplace", "shopc", "--terms", "x"])
+    assert r.exit_code == 1 and "name the mark" in r.output

@@ -33,7 +33,8 @@ def generate_notices(ctx: Ctx, case_id: int, *, limit: int | None = None) -> lis
         raise Refused("every listing of this case is already in a notice")
     market = ctx.session.get(Marketplace, case.marketplace_id)
     assert market is not None
-    size = min(limit or limit_for(market.code), limit_for(market.code))
+    most = limit_for(market.code, market.profile)
+    size = min(limit or most, most)
     rh = holder(ctx.session, scope.rights_holder_id)
     notices = []
     for start in range(0, len(lines), size):

@@ -24,6 +24,14 @@ from crawler.extract import ProductData, StructuredDataError, extract_product
 from crawler.items import ListingItem, SnapshotItem
 
 PARSE_ERRORS_STAT = "markwatch/parse_errors"
+#: product pages skipped, by reason (``markwatch/skipped/no_price`` ...)
+SKIPPED_STAT = "markwatch/skipped/{}"
+
+
+def reason_key(reason: str) -> str:
+    """``"invalid JSON-LD: Expecting ..."`` -> ``"invalid_json_ld"``: a stat name for a reason."""
+    head = reason.split(":", 1)[0].strip().lower()
+    return re.sub(r"[^a-z0-9]+", "_", head).strip("_")[:40] or "other"
 
 
 class MalformedPage(ValueError):
@@ -150,3 +158,4 @@ class MarketplaceSpider(scrapy.Spider):
         self.logger.warning("skipped malformed listing page %s: %s", response.url, reason)
         if getattr(self, "crawler", None) is not None and self.crawler.stats is not None:
             self.crawler.stats.inc_value(PARSE_ERRORS_STAT)
+            self.crawler.stats.inc_value(SKIPPED_STAT.format(reason_key(reason)))

@@ -220,7 +220,9 @@ def watch() -> None:
 
 @watch.command("add")
 @click.option("--rights-holder", required=True)
-@click.option("--mark-registration", required=True)
+@click.option("--mark-registration", default=None, help="The mark's registration number.")
+@click.option("--mark", default=None,
+              help="Or the word mark's text, when the holder has one mark with that text.")
 @click.option("--marketplace", required=True, help="Marketplace code.")
 @click.option("--terms", required=True, help="|-separated search terms.")
 @click.option("--every", "schedule_minutes", type=int, default=360, show_default=True,
@@ -241,8 +243,8 @@ def watch_add(**kw: Any) -> None:
 @watch.command("import")
 @_csv_file
 def watch_import(file: Path) -> None:
-    """Import watches from CSV. Columns: rights_holder, mark_registration, marketplace, terms,
-    schedule_minutes."""
+    """Import watches from CSV. Columns: rights_holder, mark_registration (or mark: the word
+    mark's text), marketplace, terms, schedule_minutes."""
     from db.registry import import_watches
 
     _run_import(import_watches, file)
@@ -438,8 +440,9 @@ def reasons_text(reasons: list[dict[str, Any]], limit: int = 3) -> str:
 @click.option("--rights-holder", help="Rights holder slug.")
 @click.option("--min-score", type=click.IntRange(0, 100))
 @click.option("--limit", type=click.IntRange(1), default=None)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]),
+              default="table", show_default=True,
+              help="json: one JSON array; jsonl: one JSON object per line.")
 def alerts_cmd(fmt: str, **filters: Any) -> None:
     """Show the alert queue, highest score first."""
     from db.alerts import alert_queue
@@ -452,6 +455,9 @@ def alerts_cmd(fmt: str, **filters: Any) -> None:
 def emit_alerts(rows: list[Any], fmt: str, *, out: Any = None) -> None:
     out = out or sys.stdout
     if fmt == "json":
+        out.write(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
         return
@@ -496,9 +502,11 @@ def _register_optional() -> None:
     main.add_command(demo)
     for cmd in (serve, users, cases):
         main.add_command(cmd)
+    from markwatch.cli.crawls_cmd import crawls
     from markwatch.cli.marketplaces_cmd import marketplaces
     from markwatch.cli.match_cmd import match
 
+    main.add_command(crawls)
     main.add_command(match)
     main.add_command(marketplaces)
 

@@ -1,4 +1,5 @@
-"""``markwatch marketplaces``: the bundled test marketplaces (serve them, or just write the data)."""
+"""``markwatch marketplaces``: add a marketplace from its profile, try a profile (probe), list
+them; and the bundled test marketplaces (serve them, or just write the data)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,180 @@ def _settings():
 
 @click.group("marketplaces")
 def marketplaces() -> None:
-    """The bundled test marketplaces: three shops on loopback, with ground-truth labels."""
+    """Marketplaces: add one from a profile, try a profile, list them; the bundled test shops."""
+
+
+def _load_profile(source: str, base_url: str | None):
+    """A profile from a TOML file, or the stored profile of a marketplace code."""
+    from crawler.profile import ProfileError, profile_from_json, read_profile_file
+
+    path = Path(source)
+    try:
+        if path.suffix == ".toml" or path.exists():
+            return read_profile_file(path, base_url=base_url)
+        import sqlalchemy as sa
+
+        from db.models import Marketplace
+        from markwatch.cli import _sessions
+
+        with _sessions()() as s:
+            m = s.scalar(sa.select(Marketplace).filter_by(code=source))
+        if m is None:
+            raise click.ClickException(f"{source!r} is neither a profile file nor a "
+                                       "marketplace code")
+        if not m.profile:
+            raise click.ClickException(f"marketplace {source!r} has no profile (spider "
+                                       f"{m.spider!r})")
+        prof = profile_from_json(m.profile)
+        return prof.model_copy(update={"base_url": base_url}) if base_url else prof
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@marketplaces.command("add")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--base-url", default=None, help="Use this base URL instead of the profile's.")
+def add_cmd(file: Path, base_url: str | None) -> None:
+    """Add a marketplace, or update it, from its profile (a TOML file). An invalid profile or
+    an unknown spider is refused with the line and the reason; nothing is stored then."""
+    from crawler.profile import ProfileError, read_profile_file
+    from db.registry import RegistryImportError, add_marketplace_profile
+    from db.session import transaction
+    from markwatch.cli import _sessions
+
+    try:
+        profile = read_profile_file(file, base_url=base_url)
+        with transaction(_sessions()) as s:
+            result = add_marketplace_profile(s, profile)
+    except (ProfileError, RegistryImportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"marketplace {profile.code} ({profile.name}, {profile.base_url}): {result}")
+
+
+@marketplaces.command("list")
+def list_cmd() -> None:
+    """The registered marketplaces and what reads them."""
+    import sqlalchemy as sa
+
+    from crawler.profile import why_not_crawlable
+    from db.models import Marketplace
+    from markwatch.cli import _sessions
+
+    with _sessions()() as s:
+        rows = s.scalars(sa.select(Marketplace).order_by(Marketplace.code)).all()
+        for m in rows:
+            problem = why_not_crawlable(m.spider, m.profile)
+            click.echo(f"{m.code:<16} {m.name:<20} {m.spider:<10} {m.base_url}"
+                       + (f"  NOT CRAWLABLE: {problem}" if problem else ""))
+    click.echo(f"{len(rows)} marketplaces")
+
+
+def _draft(source: str, term: str, code: str | None, out: Path | None, fmt: str):
+    """Draft a profile for the site at URL ``source``; write it to ``out`` (or show it)."""
+    from crawler.profile import ProfileError
+    from markwatch.draft import DraftError, draft_profile
+    from markwatch.probe import probe_client
+
+    try:
+        with probe_client() as client:
+            draft = draft_profile(client, source, term, code=code)
+        profile = draft.profile()
+    except (DraftError, OSError) as exc:
+        raise click.ClickException(f"cannot draft a profile for {source}: {exc}") from None
+    except ProfileError as exc:
+        raise click.ClickException(f"the drafted profile is not valid:\n{exc}\n\n"
+                                   + draft.toml()) from None
+    info = sys.stderr if fmt == "json" else sys.stdout
+    for f in draft.found:
+        click.echo(f"found {f}", file=info)
+    for m in draft.missing:
+        click.echo(f"not found: {m}", file=info)
+    if out is not None:
+        out.write_text(draft.toml(), encoding="utf-8")
+        click.echo(f"draft profile written to {out}\n", file=info)
+    else:
+        click.echo("\n" + draft.toml(), file=info)
+    return profile
+
+
+def _probe(source: str, term: str, pages: int, products: int, base_url: str | None,
+           fmt: str, *, code: str | None = None, out: Path | None = None) -> None:
+    import json
+
+    from markwatch.probe import probe, probe_client
+
+    if source.startswith(("http://", "https://")):
+        profile = _draft(source, term, code, out, fmt)
+    else:
+        profile = _load_profile(source, base_url)
+    if not profile.uses_generic_spider:
+        raise click.ClickException(f"{profile.code} is read by the Python spider "
+                                   f"{profile.spider!r}; only profiles can be probed")
+    with probe_client() as client:
+        report = probe(profile, term, client, pages=pages, products=products)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    click.echo(f"{profile.code}: search for {term!r}")
+    for f in report.searches:
+        click.echo(f"  GET {f.url} -> {f.status if f.status is not None else 'not fetched'}"
+                   + (f" ({f.note})" if f.note else ""))
+    click.echo(f"  {len(report.links)} result links, next pages: "
+               + (", ".join(report.next_pages[:3]) or "none"))
+    for url, reason in report.skipped[:20]:
+        click.echo(f"  skipped {url}: {reason}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+    for p in report.products:
+        click.echo(f"\n{p.fetch.url} -> {p.fetch.status if p.fetch.status is not None else 'not fetched'}"
+                   + (f" ({p.fetch.note})" if p.fetch.note else ""))
+        d = p.data
+        if d is not None:
+            click.echo(f"  {'listing_id':<11} {p.listing_id or 'MISSING'}")
+            for name in ("title", "price", "currency", "seller", "seller_url", "category",
+                         "brand", "condition"):
+                v = getattr(d, name)
+                click.echo(f"  {name:<11} {v if v not in (None, '') else 'MISSING'}")
+            click.echo(f"  {'images':<11} {len(d.images)}")
+        for note in p.notes:
+            click.echo(f"  note: {note}")
+    warnings = report.warnings
+    click.echo("\n" + ("warnings:\n" + "\n".join(f"  - {w}" for w in warnings)
+                       if warnings else "no warnings"))
+
+
+@marketplaces.command("probe")
+@click.argument("source")
+@click.option("--term", required=True, help="The search term to try.")
+@click.option("--pages", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Result pages to fetch.")
+@click.option("--products", type=click.IntRange(0, 50), default=5, show_default=True,
+              help="Product pages to read.")
+@click.option("--base-url", default=None, help="Use this base URL instead of the profile's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--code", default=None, help="With a URL: the drafted marketplace's code.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With a URL: write the drafted profile here.")
+def probe_cmd(source: str, term: str, pages: int, products: int, base_url: str | None,
+              fmt: str, code: str | None, out: Path | None) -> None:
+    """Try a profile without storing anything: SOURCE is a TOML file, a stored marketplace's
+    code, or a site's URL (then a profile is drafted first: its search form or API, result
+    links, pagination and product data). One search through the SSRF guard, robots.txt
+    obeyed, the result links and next pages it finds, and the fields it reads on the first
+    product pages, with what is missing."""
+    _probe(source, term, pages, products, base_url, fmt, code=code, out=out)
+
+
+@marketplaces.command("check")
+@click.argument("code")
+@click.option("--term", required=True, help="The search term to try.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def check_cmd(code: str, term: str, fmt: str) -> None:
+    """The dry run of a stored marketplace: two result pages and the listings they give, with
+    warnings (no price, no seller, no next page)."""
+    _probe(code, term, 2, 10, None, fmt)
 
 
 @marketplaces.command("serve")

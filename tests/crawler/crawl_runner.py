@@ -1,6 +1,6 @@
-"""Run one marketplace's spider for one or more watches and write what it yields as JSON lines.
+"""Run one marketplace's profile for one or more watches and write what it yields as JSON lines.
 
-    python tests/crawler/crawl_runner.py SPIDER MARKETPLACE BASE_URL OUT.jsonl TERMS [TERMS ...]
+    python tests/crawler/crawl_runner.py PROFILE.toml BASE_URL OUT.jsonl TERMS [TERMS ...]
 
 Each TERMS argument is one watch (``|``-separated terms) and one crawl; the crawls share a
 process. Lines: ``{"kind": "item", ...}`` per listing, then ``{"kind": "stats", ...}`` per crawl.
@@ -11,6 +11,7 @@ with only BASE_URL's host:port allowed, Retry-After honoured) without the delay 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -26,11 +27,9 @@ from scrapy import signals  # noqa: E402
 from scrapy.crawler import CrawlerProcess  # noqa: E402
 from scrapy.settings import Settings  # noqa: E402
 
-from crawler.spiders.api_shop import ApiShopSpider  # noqa: E402
-from crawler.spiders.cn_shop import CnShopSpider  # noqa: E402
-from crawler.spiders.jsonld_shop import JsonLdShopSpider  # noqa: E402
+from crawler.profile import read_profile_file  # noqa: E402
+from crawler.spiders.profile import ProfileSpider  # noqa: E402
 
-SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider)}
 SETTINGS = {
     "ROBOTSTXT_OBEY": True,
     "DOWNLOAD_DELAY": 0,
@@ -58,12 +57,19 @@ def _plain(value):
 
 
 def main(argv: list[str]) -> int:
-    spider_name, marketplace, base_url, out, *watches = argv
+    profile_file, base_url, out, *watches = argv
+    profile = read_profile_file(Path(profile_file), base_url=base_url)
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.setdict(SETTINGS, priority="cmdline")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     settings.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(base_url).netloc, "cmdline")
+    if profile.render == "browser":
+        from crawler.browser import browser_settings
+
+        browser_settings(settings, allowed_private_hosts=urlsplit(base_url).netloc,
+                         executable=Path(os.environ.get("MARKWATCH_CRAWL_BROWSER",
+                                                        "/usr/bin/chromium")))
     process = CrawlerProcess(settings)
     fh = open(out, "w", encoding="utf-8")  # noqa: SIM115
     crawlers = []
@@ -73,9 +79,9 @@ def main(argv: list[str]) -> int:
         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     for terms in watches:
-        crawler = process.create_crawler(SPIDERS[spider_name])
+        crawler = process.create_crawler(ProfileSpider)
         crawler.signals.connect(on_item, signal=signals.item_scraped)
-        process.crawl(crawler, marketplace=marketplace, base_url=base_url, terms=terms)
+        process.crawl(crawler, profile=profile.to_json(), terms=terms)
         crawlers.append((terms, crawler))
     process.start()
     for terms, crawler in crawlers:

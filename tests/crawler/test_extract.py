@@ -109,3 +109,13 @@ def test_opengraph_fills_gaps_left_by_microdata() -> None:
     assert p.title == "MD title" and p.price == Decimal("9.90") and p.currency == "CNY"
     assert p.images == ["http://x/i.png"]
     assert extract_product("<html><body>plain</body></html>", "http://x/") is None
+
+
+def test_prices_in_whole_unit_currencies() -> None:
+    from crawler.extract import parse_price
+
+    assert parse_price("Rp 1.250.000") == Decimal("1250000")
+    assert parse_price("Rp 125.000", whole_units=True) == Decimal("125000")
+    assert parse_price("Rp 125.000") == Decimal("125.000")  # without the hint: a decimal point
+    assert parse_price("Rp 125.000,50", whole_units=True) == Decimal("125000.50")
+    assert parse_price("¥1,280", whole_units=True) == Decimal("1280")

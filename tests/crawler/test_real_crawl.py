@@ -1,4 +1,5 @@
-"""One real crawl: the three spiders, in Scrapy subprocesses, against the test marketplaces."""
+"""One real crawl: the generic spider reading the three bundled shops' profiles, in Scrapy
+subprocesses, against the test marketplaces."""
 
 from __future__ import annotations
 
@@ -13,26 +14,27 @@ import pytest
 from protego import Protego
 
 from fixtures.marketplaces import running_marketplaces, watch_terms
+from fixtures.marketplaces.profiles import CODES, DIRECTORY
 
 RUNNER = Path(__file__).resolve().parent / "crawl_runner.py"
 REPO = RUNNER.parents[2]
-SPIDERS = {"shopa": "jsonld_shop", "shopb": "api_shop", "shopc": "cn_shop"}
 UA = "markwatch-test (+https://github.com/markwatch/markwatch)"  # as in crawl_runner.py
 MAX_PAGES = 20
 
 
 @pytest.mark.slow
-def test_spiders_collect_every_reachable_infringing_listing(tmp_path: Path) -> None:
+def test_profiles_collect_every_reachable_infringing_listing(tmp_path: Path) -> None:
     with running_marketplaces(port=0, seed=7, listings=600, record_requests=True) as mp:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         procs = {}
-        for code, spider in SPIDERS.items():
+        for code in CODES:
             watches = ["|".join(t) for t in watch_terms(code).values()]
             out = tmp_path / f"{code}.jsonl"
             procs[code] = (
                 out,
                 subprocess.Popen(
-                    [sys.executable, str(RUNNER), spider, code, mp[code], str(out), *watches],
+                    [sys.executable, str(RUNNER), str(DIRECTORY / f"{code}.toml"), mp[code], str(out),
+                     *watches],
                     env=env,
                     cwd=REPO,
                     stdout=subprocess.PIPE,

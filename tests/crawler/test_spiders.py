@@ -1,4 +1,5 @@
-"""Offline spider tests on saved pages (``pages/``, made by ``pages/save_pages.py``)."""
+"""Offline tests of the generic spider reading the bundled shops' profiles, on saved pages
+(``pages/``, made by ``pages/save_pages.py``)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ListingItem, SnapshotItem
-from crawler.spiders.api_shop import ApiShopSpider
+from crawler.profile_reader import search_request
 from crawler.spiders.base import PARSE_ERRORS_STAT
-from crawler.spiders.cn_shop import CnShopSpider
-from crawler.spiders.jsonld_shop import JsonLdShopSpider
+from crawler.spiders.profile import ProfileSpider
+from fixtures.marketplaces.profiles import bundled_profile
 
 PAGES = Path(__file__).resolve().parent / "pages"
 MANIFEST = json.loads((PAGES / "manifest.json").read_text(encoding="utf-8"))
@@ -27,11 +28,11 @@ BASES = {
 }
 
 
-def make_spider(cls, marketplace: str, terms: str = "kestrel", max_pages: str = "20"):
-    crawler = get_crawler(cls)
-    spider = cls.from_crawler(
+def make_spider(marketplace: str, terms: str = "kestrel", max_pages: str = "20"):
+    crawler = get_crawler(ProfileSpider)
+    spider = ProfileSpider.from_crawler(
         crawler,
-        marketplace=marketplace,
+        profile=bundled_profile(marketplace).to_json(),
         base_url=BASES[marketplace],
         terms=terms,
         max_pages=max_pages,
@@ -39,6 +40,12 @@ def make_spider(cls, marketplace: str, terms: str = "kestrel", max_pages: str = 
     crawler.spider = spider
     crawler.stats.open_spider()
     return spider
+
+
+def meta(spider: ProfileSpider, term: str, page: int, offset: int) -> dict:
+    """What the spider puts in a search request's meta for page ``page`` of ``term``."""
+    req = search_request(spider.profile, spider.base_url, term, page, offset=offset)
+    return {"search_term": term, "page": page, "search": req}
 
 
 def response(name: str, meta: dict | None = None, cls=HtmlResponse, status: int = 200):
@@ -80,7 +87,7 @@ def check_listing(item: ListingItem, name: str) -> None:
 
 
 def test_arguments_are_strings_as_scrapy_crawl_passes_them() -> None:
-    s = make_spider(CnShopSpider, "shopc", terms=" 墨朗 | molang ||", max_pages="3")
+    s = make_spider("shopc", terms=" 墨朗 | molang ||", max_pages="3")
     assert s.terms == ["墨朗", "molang"]
     assert s.max_pages == 3
     assert s.allowed_domains == ["127.0.0.1"]
@@ -90,14 +97,14 @@ def test_arguments_are_strings_as_scrapy_crawl_passes_them() -> None:
         "http://127.0.0.1:8303/s?kw=molang&pn=1",
     ]
     with pytest.raises(ValueError):
-        CnShopSpider(marketplace="shopc", base_url="http://127.0.0.1:8303", terms=" | ")
+        ProfileSpider(profile=bundled_profile("shopc"), terms=" | ")
 
 
-# -- (a) jsonld_shop -------------------------------------------------------------------------
+# -- (a) shopa: HTML results, next links, JSON-LD -------------------------------------------------------------------------
 
 
 def test_jsonld_search_page_yields_ranked_products_and_next_page() -> None:
-    s = make_spider(JsonLdShopSpider, "shopa", max_pages="20")
+    s = make_spider("shopa", max_pages="20")
     first = s.search_request("kestrel", 1)
     assert first.url == "http://127.0.0.1:8301/search?q=kestrel"
     out = list(s.parse_search(response("shopa_search_kestrel_p1.html", dict(first.meta))))
@@ -109,30 +116,29 @@ def test_jsonld_search_page_yields_ranked_products_and_next_page() -> None:
     assert all(r.url.startswith("http://127.0.0.1:8301/item/") for r in products)
     assert not any("/cart/" in r.url or "sort=" in r.url for r in out)
     assert len(pages) == 1 and pages[0].url.endswith("/search?q=kestrel&page=2")
-    assert pages[0].meta["rank_offset"] == 24 and pages[0].meta["page"] == 2
+    assert pages[0].meta["search"].offset == 24 and pages[0].meta["page"] == 2
 
 
 def test_jsonld_last_page_and_max_pages_stop_pagination() -> None:
-    s = make_spider(JsonLdShopSpider, "shopa")
+    s = make_spider("shopa")
     name = next(
         n for n in MANIFEST if n.startswith("shopa_search_kestrel_p") and not n.endswith("p1.html")
     )
     page = int(name.rsplit("p", 1)[1].split(".")[0])
-    meta = {"search_term": "kestrel", "page": page, "rank_offset": (page - 1) * 24}
-    out = list(s.parse_search(response(name, meta)))
+    out = list(s.parse_search(response(name, meta(s, "kestrel", page, (page - 1) * 24))))
     assert out and all(r.callback == s.parse_product for r in out)
     assert out[0].meta["rank"] == (page - 1) * 24 + 1
-    limited = make_spider(JsonLdShopSpider, "shopa", max_pages="1")
+    limited = make_spider("shopa", max_pages="1")
     out = list(
         limited.parse_search(
-            response("shopa_search_kestrel_p1.html", {"search_term": "kestrel", "page": 1})
+            response("shopa_search_kestrel_p1.html", meta(limited, "kestrel", 1, 0))
         )
     )
     assert all(r.callback == limited.parse_product for r in out)
 
 
 def test_jsonld_product_page() -> None:
-    s = make_spider(JsonLdShopSpider, "shopa")
+    s = make_spider("shopa")
     name = "shopa_item_confusable.html"
     [item] = list(s.parse_product(response(name, {"search_term": "voltaris", "rank": 7})))
     check_listing(item, name)
@@ -142,18 +148,18 @@ def test_jsonld_product_page() -> None:
 
 @pytest.mark.parametrize("name", ["shopa_item_invalid_jsonld.html", "shopa_item_truncated.html"])
 def test_jsonld_broken_page_is_a_counted_skip(name: str, caplog: pytest.LogCaptureFixture) -> None:
-    s = make_spider(JsonLdShopSpider, "shopa")
+    s = make_spider("shopa")
     with caplog.at_level(logging.WARNING):
         assert list(s.parse_product(response(name, {"search_term": "x", "rank": 1}))) == []
     assert s.crawler.stats.get_value(PARSE_ERRORS_STAT) == 1
     assert MANIFEST[name]["url"] in caplog.text
 
 
-# -- (b) api_shop ----------------------------------------------------------------------------
+# -- (b) shopb: JSON API, offsets, microdata ----------------------------------------------------------------------------
 
 
 def test_api_first_batch_yields_products_and_next_batch() -> None:
-    s = make_spider(ApiShopSpider, "shopb", terms="voltaris")
+    s = make_spider("shopb", terms="voltaris")
     [first] = list(s.start_requests())
     assert first.url == "http://127.0.0.1:8302/api/search?q=voltaris&offset=0&limit=24"
     out = list(
@@ -170,10 +176,10 @@ def test_api_first_batch_yields_products_and_next_batch() -> None:
 
 
 def test_api_last_batch_stops() -> None:
-    s = make_spider(ApiShopSpider, "shopb", terms="voltaris")
+    s = make_spider("shopb", terms="voltaris")
     body = json.loads((PAGES / "shopb_api_voltaris_last.json").read_text(encoding="utf-8"))
-    meta = {"search_term": "voltaris", "page": 9, "offset": body["offset"]}
-    out = list(s.parse_search(response("shopb_api_voltaris_last.json", meta, cls=TextResponse)))
+    m = meta(s, "voltaris", 9, body["offset"])
+    out = list(s.parse_search(response("shopb_api_voltaris_last.json", m, cls=TextResponse)))
     assert body["has_more"] is False
     assert out and all(r.callback == s.parse_product for r in out)
     assert out[0].meta["rank"] == body["offset"] + 1
@@ -181,13 +187,13 @@ def test_api_last_batch_stops() -> None:
 
 @pytest.mark.parametrize("name", ["shopb_product_zero_width.html", "shopb_product_authorised.html"])
 def test_api_microdata_product_page(name: str) -> None:
-    s = make_spider(ApiShopSpider, "shopb")
+    s = make_spider("shopb")
     [item] = list(s.parse_product(response(name, {"search_term": "voltaris", "rank": 3})))
     check_listing(item, name)
 
 
 def test_zero_width_characters_are_preserved() -> None:
-    s = make_spider(ApiShopSpider, "shopb")
+    s = make_spider("shopb")
     [item] = list(
         s.parse_product(response("shopb_product_zero_width.html", {"search_term": "k", "rank": 1}))
     )
@@ -198,18 +204,18 @@ def test_zero_width_characters_are_preserved() -> None:
     "name", ["shopb_product_missing_price.html", "shopb_product_missing_title.html"]
 )
 def test_api_broken_page_is_a_counted_skip(name: str, caplog: pytest.LogCaptureFixture) -> None:
-    s = make_spider(ApiShopSpider, "shopb")
+    s = make_spider("shopb")
     with caplog.at_level(logging.WARNING):
         assert list(s.parse_product(response(name, {"search_term": "x", "rank": 1}))) == []
     assert s.crawler.stats.get_value(PARSE_ERRORS_STAT) == 1
     assert MANIFEST[name]["url"] in caplog.text
 
 
-# -- (c) cn_shop -----------------------------------------------------------------------------
+# -- (c) shopc: numbered pages, OpenGraph + embedded JSON + field rules -------------------------------------------------------------------------
 
 
 def test_cn_first_page_schedules_the_announced_pages() -> None:
-    s = make_spider(CnShopSpider, "shopc", terms="墨朗", max_pages="4")
+    s = make_spider("shopc", terms="墨朗", max_pages="4")
     [first] = list(s.start_requests())
     out = list(s.parse_search(response("shopc_search_molang_p1.html", dict(first.meta))))
     products = [r for r in out if r.callback == s.parse_product]
@@ -223,9 +229,9 @@ def test_cn_first_page_schedules_the_announced_pages() -> None:
 
 
 def test_cn_later_pages_rank_on_and_do_not_reschedule() -> None:
-    s = make_spider(CnShopSpider, "shopc", terms="墨朗")
+    s = make_spider("shopc", terms="墨朗")
     out = list(
-        s.parse_search(response("shopc_search_molang_p1.html", {"search_term": "墨朗", "page": 3}))
+        s.parse_search(response("shopc_search_molang_p1.html", meta(s, "墨朗", 3, 60)))
     )
     assert all(r.callback == s.parse_product for r in out)
     assert out[0].meta["rank"] == 61
@@ -233,7 +239,7 @@ def test_cn_later_pages_rank_on_and_do_not_reschedule() -> None:
 
 @pytest.mark.parametrize("name", ["shopc_goods_alias_cjk.html", "shopc_goods_homophone.html"])
 def test_cn_product_page(name: str) -> None:
-    s = make_spider(CnShopSpider, "shopc", terms="墨朗")
+    s = make_spider("shopc", terms="墨朗")
     [item] = list(s.parse_product(response(name, {"search_term": "墨朗", "rank": 2})))
     check_listing(item, name)
     assert item.currency == "CNY"
@@ -241,7 +247,7 @@ def test_cn_product_page(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["shopc_goods_invalid_data.html", "shopc_goods_truncated.html"])
 def test_cn_broken_page_is_a_counted_skip(name: str, caplog: pytest.LogCaptureFixture) -> None:
-    s = make_spider(CnShopSpider, "shopc", terms="墨朗")
+    s = make_spider("shopc", terms="墨朗")
     with caplog.at_level(logging.WARNING):
         assert list(s.parse_product(response(name, {"search_term": "x", "rank": 1}))) == []
     assert s.crawler.stats.get_value(PARSE_ERRORS_STAT) == 1
@@ -251,7 +257,7 @@ def test_cn_broken_page_is_a_counted_skip(name: str, caplog: pytest.LogCaptureFi
 def test_snapshot_keeps_ip_address_when_known() -> None:
     from ipaddress import ip_address
 
-    s = make_spider(JsonLdShopSpider, "shopa")
+    s = make_spider("shopa")
     name = "shopa_item_confusable.html"
     url = MANIFEST[name]["url"]
     resp = HtmlResponse(

@@ -136,8 +136,9 @@ def test_evidence_verify_reports_each_kind_of_tampering(store_url, tmp_path, mon
     rows_catch, says = KINDS[kind]
     with factory() as s:
         from db.evidence import verify_evidence
+        from markwatch.objectstore import evidence_store
 
-        rows = verify_evidence(s, settings.effective_evidence_dir)
+        rows = verify_evidence(s, evidence_store(settings))
     assert rows.ok is not rows_catch, rows.problems  # what the chain alone sees
     bad = runner.invoke(main, ["evidence", "verify"])
     assert bad.exit_code == 1, bad.output

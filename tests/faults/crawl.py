@@ -2,11 +2,12 @@
 
     python -m tests.faults.crawl JOB.json OUT.json
 
-JOB.json: ``{"jobs": [{"spider", "marketplace", "base_url", "terms"}], "settings": {...}}``. The
+JOB.json: ``{"jobs": [{"profile", "marketplace", "base_url", "terms"}], "settings": {...}}``
+(``profile``: a bundled shop's code, its profile pointed at ``base_url``). The
 crawls share one process and one reactor (as several hosts do in production's workers), with
 Scrapy settings from ``crawler.run.scrapy_settings`` over the ``MARKWATCH_*`` environment, then
 ``settings`` on top, and the store left out (validate and dedupe only). OUT.json: per job its
-items and stats, and the process's peak resident memory (``ru_maxrss``) at the end.
+items and stats, and the process's own peak resident memory (``VmHWM``) at the end.
 """
 
 from __future__ import annotations
@@ -23,12 +24,9 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.run import scrapy_settings
-from crawler.spiders.api_shop import ApiShopSpider
-from crawler.spiders.cn_shop import CnShopSpider
-from crawler.spiders.jsonld_shop import JsonLdShopSpider
+from crawler.spiders.profile import ProfileSpider
+from fixtures.marketplaces.profiles import bundled_profile
 from markwatch.settings import get_settings
-
-SPIDERS = {s.name: s for s in (JsonLdShopSpider, ApiShopSpider, CnShopSpider)}
 
 
 def _plain(value: Any) -> Any:
@@ -43,6 +41,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int | float | str | bool | type(None)):
         return value
     return str(value)
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory since its exec (VmHWM). Not ``ru_maxrss``: a child
+    started by ``subprocess`` (vfork, then exec) carries the parent's peak in it, so under a
+    large pytest process a bounded crawl would read as the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main(argv: list[str]) -> int:
@@ -63,7 +75,8 @@ def main(argv: list[str]) -> int:
     for job in jobs:
         res: dict[str, Any] = {"base_url": job["base_url"], "items": []}
         results.append(res)
-        crawler = process.create_crawler(SPIDERS[job["spider"]])
+        crawler = process.create_crawler(ProfileSpider)
+        profile = bundled_profile(job["profile"], base_url=job["base_url"])
 
         def on_item(item: Any, response: Any, spider: Any, res: dict = res) -> None:
             d = asdict(item)
@@ -71,16 +84,15 @@ def main(argv: list[str]) -> int:
             res["items"].append(_plain(d))
 
         crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
-        process.crawl(crawler, marketplace=job.get("marketplace", "shopa"),
-                      base_url=job["base_url"], terms=job.get("terms", "kestrel"),
+        process.crawl(crawler, profile=profile.to_json(),
+                      marketplace=job.get("marketplace", "shopa"), terms=job.get("terms", "kestrel"),
                       max_pages=str(job.get("max_pages", 3)))
         res["_crawler"] = crawler
     process.start()
     for res in results:
         crawler = res.pop("_crawler")
         res["stats"] = _plain(crawler.stats.get_stats())
-    out = {"jobs": results,
-           "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out = {"jobs": results, "maxrss_mb": _peak_rss_kib() / 1024}
     with open(out_file, "w", encoding="utf-8") as fh:
         json.dump(out, fh)
     return 0

@@ -155,7 +155,7 @@ ROBOTS_ALLOW = b"User-agent: *\nDisallow: /private/\n"
 
 
 def search_page(links: list[str]) -> bytes:
-    """A results page the ``jsonld_shop`` spider reads (shop a's markup)."""
+    """A results page the shop a profile reads (shop a's markup)."""
     items = "".join(f'<li class="result"><a class="result-link" href="{u}">{i}</a></li>'
                     for i, u in enumerate(links))
     return f"<html><body><ol class='results'>{items}</ol></body></html>".encode()

@@ -54,8 +54,8 @@ def test_hostile_responses_end_as_typed_errors_within_memory(tmp_path: Path) -> 
     with serving(bad, good):
         res = run_crawl(
             tmp_path,
-            [{"spider": "jsonld_shop", "base_url": bad.base_url},
-             {"spider": "jsonld_shop", "base_url": good.base_url}],
+            [{"profile": "shopa", "base_url": bad.base_url},
+             {"profile": "shopa", "base_url": good.base_url}],
             env={**allow(bad.netloc, good.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
             settings={"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_TIMEOUT": 3, "RETRY_TIMES": 1},
             timeout=240,
@@ -96,8 +96,23 @@ def test_a_gzip_bomb_is_bounded(tmp_path: Path) -> None:
     routes["/item/bomb"] = hostile.bomb("gzip")
     bad = FaultServer(routes, prefixes)
     with serving(bad):
-        res = run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": bad.base_url}],
+        res = run_crawl(tmp_path, [{"profile": "shopa", "base_url": bad.base_url}],
                         env={**allow(bad.netloc), "MARKWATCH_CRAWL_DELAY": "0"})
     assert res.fetch_errors() == {"decompression_bomb": 1}
     assert [it["title"] for it in res.items()] == ["Healthy listing ok-0"]
     assert res.maxrss_mb < MEMORY_LIMIT_MB
+
+
+def test_the_peak_memory_read_is_the_crawls_own(tmp_path: Path) -> None:
+    """A crawl child reports its own peak, not its parent's: with this test process holding more
+    than the limit, a healthy crawl still reads far below it (``ru_maxrss`` read the parent's)."""
+    ballast = bytearray((MEMORY_LIMIT_MB + 128) * 2**20)
+    ballast[:: 4096] = b"\x01" * len(ballast[:: 4096])  # touch every page: resident, not reserved
+    routes, prefixes = shop_routes(1)
+    shop = FaultServer(routes, prefixes)
+    with serving(shop):
+        res = run_crawl(tmp_path, [{"profile": "shopa", "base_url": shop.base_url}],
+                        env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": "0"})
+    assert res.items(), res.stderr[-2000:]
+    assert res.maxrss_mb < MEMORY_LIMIT_MB / 2, res.maxrss_mb
+    del ballast

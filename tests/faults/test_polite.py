@@ -35,7 +35,7 @@ def polite(hits: list[Hit]) -> bool:
 def test_one_request_in_flight_per_host_and_the_delay_kept(tmp_path: Path) -> None:
     shop = FaultServer(*shop_routes(6, latency=0.1))
     with serving(shop):
-        run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": shop.base_url}],
+        run_crawl(tmp_path, [{"profile": "shopa", "base_url": shop.base_url}],
                   env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": str(DELAY)})
         hits = list(shop.hits)
     assert len(hits) == 8  # robots.txt, the search, six listings
@@ -50,10 +50,10 @@ def test_negative_controls_the_measurement_catches_an_impolite_crawler(tmp_path:
     no_delay = FaultServer(*shop_routes(6, latency=0.1))
     burst = FaultServer(*shop_routes(6, latency=0.3))
     with serving(no_delay, burst):
-        run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": no_delay.base_url}],
+        run_crawl(tmp_path, [{"profile": "shopa", "base_url": no_delay.base_url}],
                   env={**allow(no_delay.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
                   settings={"AUTOTHROTTLE_ENABLED": False})
-        run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": burst.base_url}],
+        run_crawl(tmp_path, [{"profile": "shopa", "base_url": burst.base_url}],
                   env={**allow(burst.netloc), "MARKWATCH_CRAWL_DELAY": "0",
                        "MARKWATCH_CRAWL_CONCURRENCY_PER_HOST": "4"},
                   settings={"AUTOTHROTTLE_ENABLED": False})
@@ -101,8 +101,8 @@ def test_retry_after_pauses_that_host_only(tmp_path: Path) -> None:
     with serving(a, other):
         res = run_crawl(
             tmp_path,
-            [{"spider": "jsonld_shop", "base_url": a.base_url},
-             {"spider": "jsonld_shop", "base_url": other.base_url}],
+            [{"profile": "shopa", "base_url": a.base_url},
+             {"profile": "shopa", "base_url": other.base_url}],
             env={**allow(a.netloc, other.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
             settings={"AUTOTHROTTLE_ENABLED": False},
         )
@@ -122,7 +122,7 @@ def test_retry_after_pauses_that_host_only(tmp_path: Path) -> None:
 def test_retry_after_negative_control_scrapy_alone_retries_at_once(tmp_path: Path) -> None:
     a = _throttled_shop("3")
     with serving(a):
-        run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": a.base_url}],
+        run_crawl(tmp_path, [{"profile": "shopa", "base_url": a.base_url}],
                   env={**allow(a.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
                   settings={"AUTOTHROTTLE_ENABLED": False, "DOWNLOADER_MIDDLEWARES": {
                       "crawler.middlewares.RetryAfterMiddleware": None}})
@@ -134,7 +134,7 @@ def test_retry_after_negative_control_scrapy_alone_retries_at_once(tmp_path: Pat
 def test_a_long_retry_after_is_capped(tmp_path: Path) -> None:
     a = _throttled_shop("3600")
     with serving(a):
-        res = run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": a.base_url}],
+        res = run_crawl(tmp_path, [{"profile": "shopa", "base_url": a.base_url}],
                         env={**allow(a.netloc), "MARKWATCH_CRAWL_DELAY": "0",
                              "MARKWATCH_CRAWL_RETRY_AFTER_MAX": "4"},
                         settings={"AUTOTHROTTLE_ENABLED": False})
@@ -178,7 +178,7 @@ def test_robots_txt_failures_disallow_the_run_and_404_allows(tmp_path: Path) -> 
     hanging = _robots_shop(static(200, b"User-agent: *\nAllow: /\n", "text/plain", delay=6))
     missing = _robots_shop(static(404, b"no robots here", "text/html"))
     with serving(failing, hanging, missing):
-        jobs = [{"spider": "jsonld_shop", "base_url": s.base_url}
+        jobs = [{"profile": "shopa", "base_url": s.base_url}
                 for s in (failing, hanging, missing)]
         res = run_crawl(tmp_path, jobs,
                         env={**allow(failing.netloc, hanging.netloc, missing.netloc),

@@ -149,9 +149,9 @@ def test_no_request_reaches_the_canary(tmp_path: Path) -> None:
             shop._port_holder.append(shop.port)
             res = run_crawl(
                 tmp_path,
-                [{"spider": "jsonld_shop", "base_url": shop.base_url},
+                [{"profile": "shopa", "base_url": shop.base_url},
                  # a marketplace whose own host name resolves to loopback
-                 {"spider": "jsonld_shop", "base_url": f"http://localhost:{canary.port}"}],
+                 {"profile": "shopa", "base_url": f"http://localhost:{canary.port}"}],
                 env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
                 settings={"AUTOTHROTTLE_ENABLED": False},
             )
@@ -179,7 +179,7 @@ def test_no_request_reaches_the_canary(tmp_path: Path) -> None:
 def test_test_marketplaces_pass_only_by_the_setting(tmp_path: Path) -> None:
     shop = FaultServer(*shop_routes(2))
     with serving(shop):
-        res = run_crawl(tmp_path, [{"spider": "jsonld_shop", "base_url": shop.base_url}],
+        res = run_crawl(tmp_path, [{"profile": "shopa", "base_url": shop.base_url}],
                         env={"MARKWATCH_CRAWL_DELAY": "0"})
         hits = shop.paths()
     assert hits == [] and res.items() == []
@@ -195,8 +195,8 @@ def test_the_resolver_alone_refuses_private_addresses(tmp_path: Path) -> None:
             shop._port_holder.append(shop.port)
             res = run_crawl(
                 tmp_path,
-                [{"spider": "jsonld_shop", "base_url": shop.base_url},
-                 {"spider": "jsonld_shop", "base_url": f"http://localhost:{canary.port}"}],
+                [{"profile": "shopa", "base_url": shop.base_url},
+                 {"profile": "shopa", "base_url": f"http://localhost:{canary.port}"}],
                 env={**allow(shop.netloc), "MARKWATCH_CRAWL_DELAY": "0"},
                 settings={"AUTOTHROTTLE_ENABLED": False,
                           "DOWNLOADER_MIDDLEWARES": {"crawler.guard.SsrfGuardMiddleware": None}},

@@ -210,15 +210,20 @@ def test_two_beats_start_each_due_watch_once(pg_url, redis_url, tmp_path):
             beats.append(Child(f"beat{i}", beat_argv(schedule_file=tmp_path / f"beat{i}"),
                                env=child_env(**p.env),
                                log_path=tmp_path / f"beat{i}.log").start())
-        time.sleep(10)  # about ten beat periods from each of the two beats
+
+        def ticks(b: Child) -> int:
+            return b.tail(1000).count("Scheduler: Sending due task send-due-watches")
+
+        # at least five beat periods from each of the two beats, however slowly they start
+        wait_for(lambda: all(ticks(b) >= 5 for b in beats), timeout=180,
+                 what="five schedule ticks from each beat", child=beats[0], interval=0.5)
         for c in (*beats, worker):
             c.check_alive()
         with p.sessions() as s:
             runs = dict(s.execute(sa.select(CrawlRun.watch_id, sa.func.count())
                                   .group_by(CrawlRun.watch_id)).all())
             watches = s.scalars(sa.select(Watch.id)).all()
-        sent = sum(b.tail(1000).count("Scheduler: Sending due task send-due-watches")
-                   for b in beats)
+        sent = sum(ticks(b) for b in beats)
         record("5 scheduled work runs once", sent, len(set(watches) - set(runs)),
                sum(runs.values()) - len(runs),
                f"{sent} schedule ticks from 2 beats, {len(watches)} watches, "

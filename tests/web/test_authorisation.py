@@ -148,6 +148,7 @@ NO_OBJECT = {
     ("GET", "/api/v1/watches"), ("GET", "/api/v1/users"), ("POST", "/api/v1/users"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/"),
     ("GET", "/alerts"), ("GET", "/cases"), ("GET", "/dashboard"), ("GET", "/registry"),
+    ("GET", "/crawls"),
     ("POST", "/registry/marks"), ("POST", "/registry/sellers"), ("POST", "/registry/import"),
     ("GET", "/users"), ("POST", "/users"), ("GET", "/tokens"), ("POST", "/tokens"),
     ("GET", "/healthz"),

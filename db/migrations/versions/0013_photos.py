@@ -2,7 +2,7 @@
 text read in photos, seller networks
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01 14:00:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
