@@ -130,7 +130,7 @@ def run_demo(
     *,
     registry_dir: Path = DEMO_REGISTRY,
     reset: bool = True,
-    timeout: float = 170.0,
+    timeout: float = 300.0,
     log_dir: Path | None = None,
     on_progress: Any = None,
     on_step: Any = None,

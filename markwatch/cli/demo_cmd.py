@@ -11,7 +11,7 @@ import click
 @click.command("demo")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the demo keeps its store and queue (default: var/demo).")
-@click.option("--timeout", type=float, default=170.0, show_default=True,
+@click.option("--timeout", type=float, default=300.0, show_default=True,
               help="Seconds to wait for the crawls and matching.")
 @click.option("--limit", type=int, default=40, show_default=True, help="Alerts to print.")
 @click.option("--serve/--no-serve", default=False, show_default=True,
