@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,73 @@ def test_photos_are_checked_by_their_bytes_before_any_pixel_is_decoded():
     # an SVG (scripts) or a PDF is not taken for a photo, whatever its name or type says
     with pytest.raises(BadImage):
         read_photo(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+
+
+class _PhotoHandler(BaseHTTPRequestHandler):
+    """A marketplace host serving a page and photos good and bad, whatever the type it claims."""
+
+    bodies: dict[str, tuple[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        ctype, body = self.bodies.get(self.path, ("text/plain", b"not found"))
+        self.send_response(200 if self.path in self.bodies else 404)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_photos_pass_the_ssrf_guard_and_the_checks_or_are_counted_skips(sqlite_url, tmp_path):
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, "PNG")
+    _PhotoHandler.bodies = {
+        "/robots.txt": ("text/plain", b"User-agent: *\nDisallow: /private/\n"),
+        "/page": ("text/html", b"<html><body>KESTREL</body></html>"),
+        "/good.png": ("image/png", _png(64, 48)),
+        "/page-as-photo.png": ("image/png", b"<html><script>alert(1)</script></html>"),
+        "/bomb.png": ("image/png", bomb.getvalue()),
+        "/svg.png": ("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg"/>'),
+        "/private/p.png": ("image/png", _png(8, 8)),
+    }
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PhotoHandler)
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _PhotoHandler)  # not on the allow-list
+    for srv in (server, other):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    images = [f"{base}/good.png", f"{base}/good.png", f"{base}/page-as-photo.png",
+              f"{base}/bomb.png", f"{base}/svg.png", f"{base}/private/p.png",
+              f"http://127.0.0.1:{other.server_address[1]}/good.png",
+              "http://169.254.169.254/latest/meta-data/x.png", "file:///etc/passwd"]
+    engine = make_engine(sqlite_url)
+    with transaction(session_factory(engine)) as s:
+        load_directory(s, DEMO_REGISTRY, base_urls={"shopa": base})
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MARKWATCH_DATABASE_URL": sqlite_url,
+           "MARKWATCH_DATA_DIR": str(tmp_path / "data"),
+           "MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS": base.split("://")[1],
+           "MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED": "true",
+           "MARKWATCH_CRAWL_IMAGES_PER_LISTING": "10"}
+    out = tmp_path / "stats.json"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tests.crawler.photo_runner", base,
+                               json.dumps(images), str(out)], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        other.shutdown()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stats = json.loads(out.read_text())
+    with session_factory(engine)() as s:
+        rows = s.scalars(sa.select(ListingImage)).all()
+    engine.dispose()
+    assert [r.url for r in rows] == [f"{base}/good.png"]  # once, though listed twice
+    assert stats["markwatch/images/captured"] == 1
+    assert stats["markwatch/images/skipped/not_an_image"] == 2  # the page and the SVG
+    assert stats["markwatch/images/skipped/too_many_pixels"] == 1
+    assert stats["markwatch/images/skipped/bad_url"] == 1  # file:
+    # robots.txt, the port not on the allow-list and the metadata address: refused, not fetched
+    assert stats["markwatch/images/skipped/fetch"] == 3
+    assert stats.get("markwatch/blocked/loopback", 0) + stats.get(
+        "markwatch/blocked/link_local", 0) + stats.get("markwatch/blocked/metadata", 0) >= 2
