@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -144,7 +145,7 @@ def test_photos_are_checked_by_their_bytes_before_any_pixel_is_decoded():
 class _PhotoHandler(BaseHTTPRequestHandler):
     """A marketplace host serving a page and photos good and bad, whatever the type it claims."""
 
-    bodies: dict[str, tuple[str, bytes]] = {}
+    bodies: ClassVar[dict[str, tuple[str, bytes]]] = {}
 
     def do_GET(self) -> None:
         ctype, body = self.bodies.get(self.path, ("text/plain", b"not found"))
