@@ -226,3 +226,18 @@ def add_text(session: Session, row: ImageText) -> None:
             session.add(row)
     except IntegrityError:
         pass
+
+
+def first_photos(session: Session, alert_ids: Iterable[int]) -> dict[int, int]:
+    """Alert id -> the id of its listing's first captured photo (for a card view)."""
+    from db.models import Alert
+
+    ids = list(alert_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Alert.id, sa.func.min(ListingImage.id))
+        .join(ListingImage, ListingImage.listing_id == Alert.listing_id)
+        .where(Alert.id.in_(ids)).group_by(Alert.id)
+    )
+    return {a: i for a, i in rows}

@@ -41,7 +41,7 @@ from db.dashboard import dashboard
 from db.enforcement import ApiToken, Notice, RightsDocument
 from db.models import Mark, Marketplace, Role, User
 from db.notices import record_answer, record_counter_notice, resolve_counter_notice
-from db.photos import alert_images
+from db.photos import alert_images, first_photos
 from db.registry import (
     RegistryImportError,
     add_mark,
@@ -172,6 +172,7 @@ def queue(
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
     done: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     refused: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    view: Literal["table", "cards"] = "table",
 ) -> HTMLResponse:
     f = QueueFilters(status=None if status == "all" else status, mark_id=mark_id,
                      marketplace=marketplace or None, tier=tier or None, seller=seller or None,
@@ -181,6 +182,7 @@ def queue(
     params = {k: v for k, v in {
         "status": status, "mark_id": mark_id, "marketplace": marketplace, "tier": tier,
         "seller": seller, "since": since, "until": until, "limit": limit if limit != 50 else None,
+        "view": view if view != "table" else None,
     }.items() if v not in (None, "")}
     marks = ctx.session.scalars(ctx.scope.select(Mark).order_by(Mark.word_mark)).all()
     markets = ctx.session.scalars(sa.select(Marketplace).order_by(Marketplace.code)).all()
@@ -191,7 +193,9 @@ def queue(
         first_url="/alerts?" + urlencode(params) if cursor else None,
         tab_url=lambda st: "/alerts?" + urlencode({**params, "status": st}),
         marks=marks, markets=markets, reasons=DISMISS_REASONS, here=here, done=done,
-        refused=refused, f=f,
+        refused=refused, f=f, view=view,
+        view_url=lambda v: "/alerts?" + urlencode({**params, "view": v}),
+        photos=first_photos(ctx.session, [a.alert_id for a in items]) if view == "cards" else {},
     )
 
 

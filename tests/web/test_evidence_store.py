@@ -81,5 +81,11 @@ def test_alert_pages_show_captured_photos_from_the_store_only(sqlite_url, eviden
     # another alert's photo, or another holder's alert, is not there
     assert client.get(f"/alerts/{other_alert}/photos/{image_id}").status_code == 404
     assert client.get(f"/alerts/{alert_id}/photos/{image_id}?size=huge").status_code == 422
+    # the queue's card view shows each alert's first photo, from this app
+    cards = client.get("/alerts?view=cards")
+    assert cards.status_code == 200 and 'id="queue-cards"' in cards.text
+    assert f'src="/alerts/{alert_id}/photos/{image_id}"' in cards.text
+    assert "no photo captured" in cards.text  # the other alerts have none
+    assert 'id="queue"' in client.get("/alerts").text  # the table stays the default
     evidence_store.delete(thumb_key)
     assert client.get(f"/alerts/{alert_id}/photos/{image_id}").status_code == 502
