@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
 
+from db.evidence import verify_evidence
 from db.models import CrawlRun, Listing, Mark, Marketplace, Watch
 from db.photos import ListingImage
 from db.registry import load_directory
@@ -107,6 +108,14 @@ def test_a_crawl_keeps_each_listings_photos_once_in_the_store(sqlite_url: str, t
     rec = next(iter(ArchiveIterator(io.BytesIO(store.get(record.warc_file)))))
     assert rec.rec_headers.get_header("WARC-Target-URI") == record.url
     assert rec.content_stream().read() == store.get(record.object_key)
+    # evidence verify re-checks every photo; a tampered one is named
+    with factory() as s:
+        report = verify_evidence(s, store)
+    assert report.photos == len(rows) and not [p for p in report.problems if "photo" in p]
+    (tmp_path / "data" / "evidence" / record.object_key).write_bytes(b"tampered")
+    with factory() as s:
+        report = verify_evidence(s, store)
+    assert [p for p in report.problems if f"listing photo {record.id} " in p]
     engine.dispose()
 
 
