@@ -113,10 +113,11 @@ def test_the_network_page_shows_the_holders_alerts_and_builds_cases(sqlite_url, 
         a = s.scalar(sa.select(Alert).where(Alert.listing_id == ids["a"]))
         assert a is not None
         a.status = AlertStatus.CONFIRMED
+        a_id = a.id
         ensure_demo_users(s)  # the demo holders' sign-ins
     engine.dispose()
     client = make_client(sqlite_url, monkeypatch)
-    login(client, "reviewer@kestrel-outdoor.example")
+    csrf = login(client, "reviewer@kestrel-outdoor.example")
     listing = client.get("/networks")
     assert listing.status_code == 200 and f"/networks/{net_id}" in listing.text
     page = client.get(f"/networks/{net_id}")
@@ -124,6 +125,12 @@ def test_the_network_page_shows_the_holders_alerts_and_builds_cases(sqlite_url, 
     for text in ("kicks4less", "shoe-hub", "潮鞋工厂店", "+447911123071", "deals@qq.com",
                  "1 confirmed", "Build cases"):
         assert text in page.text
+    # the page's button: the network's confirmed alerts become a case
+    made = client.post("/cases", data={"csrf_token": csrf, "group_by": "marketplace",
+                                       "alert_ids": [str(a_id)]}, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"].startswith("/cases/")
+    assert "No confirmed alert of this network is outside a case" in client.get(
+        f"/networks/{net_id}").text
     # another holder has no alert on this network: it does not exist for them
     login(client, "reviewer@voltaris.example")
     assert client.get(f"/networks/{net_id}").status_code == 404
