@@ -30,6 +30,7 @@ $(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)
 	$(BIN)/pip install -q -r $(TEST_LOCK)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/prometheus || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@fc-list :lang=th | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-thai-tlwg >/dev/null; }
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install markwatch

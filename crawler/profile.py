@@ -385,7 +385,11 @@ def profile_from_json(value: str | dict[str, Any] | Profile) -> Profile:
 #: the Python spiders in crawler/spiders besides the generic one, for profiles that name one;
 #: listed here so the registry can check names without loading Scrapy (a test keeps this list
 #: equal to what Scrapy's spider loader finds)
-PYTHON_SPIDERS: frozenset[str] = frozenset()
+PYTHON_SPIDERS: frozenset[str] = frozenset({
+    # the South-East Asian storefronts: prices read by each currency's CLDR number format
+    # (crawler/prices.py), which the generic reader's one heuristic for every currency is not
+    "sea_shop",
+})
 
 
 def known_spiders() -> list[str]:

@@ -38,6 +38,7 @@ from crawler.profile import (
     known_spiders,
     read_profile_file,
 )
+from db.jurisdictions import check_token
 from db.models import (
     AuthorisedSeller,
     Mark,
@@ -137,6 +138,12 @@ class MarkRow(_Row):
     _lists = field_validator("aliases", "jurisdictions", "nice_classes", mode="before")(
         classmethod(lambda cls, v: _split(v))
     )
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _where(cls, v: list[str]) -> list[str]:
+        # XX: a national registration; EU: an EU trade mark; WO:XX: a Madrid designation of XX
+        return [check_token(t) for t in v]
 
     @field_validator("nice_classes")
     @classmethod

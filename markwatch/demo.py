@@ -30,6 +30,8 @@ from markwatch.settings import Settings
 
 DEMO_REGISTRY = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 SHOPS = ("shopa", "shopb", "shopc")
+# the South-East Asian marketplace: one site on the first port + 3, a path per storefront
+SEA_STOREFRONTS = {"sea_th": "th", "sea_vn": "vn", "sea_id": "id", "sea_my": "my", "sea_ph": "ph"}
 
 
 @dataclass
@@ -55,10 +57,12 @@ class DemoResult:
 
 
 def shop_urls(settings: Settings) -> dict[str, str]:
-    return {
-        code: f"http://{settings.marketplaces_host}:{settings.marketplaces_port + i}"
-        for i, code in enumerate(SHOPS)
-    }
+    host = settings.marketplaces_host
+    urls = {code: f"http://{host}:{settings.marketplaces_port + i}" for i, code in enumerate(SHOPS)}
+    if settings.marketplaces_sea_listings:
+        sea = f"http://{host}:{settings.marketplaces_port + len(SHOPS)}"
+        urls.update({code: f"{sea}/{path}" for code, path in SEA_STOREFRONTS.items()})
+    return urls
 
 
 def allowed_private_hosts(settings: Settings, urls: dict[str, str]) -> str:
@@ -130,7 +134,7 @@ def run_demo(
     *,
     registry_dir: Path = DEMO_REGISTRY,
     reset: bool = True,
-    timeout: float = 300.0,
+    timeout: float = 420.0,
     log_dir: Path | None = None,
     on_progress: Any = None,
     on_step: Any = None,
@@ -160,6 +164,14 @@ def run_demo(
     step(f"loading the registry from {registry_dir}")
     with transaction(factory) as s:
         load_directory(s, registry_dir, base_urls=urls)
+        # marketplaces not served this time (the South-East Asian one with
+        # MARKWATCH_MARKETPLACES_SEA_LISTINGS=0) are not crawled
+        from db.models import Marketplace, Watch
+
+        s.execute(sa.update(Watch).where(Watch.marketplace_id.in_(
+            sa.select(Marketplace.id).where(Marketplace.code.not_in(list(urls))))
+        ).values(active=False))
+
     step("importing the demo products' official photos")
     with transaction(factory) as s:
         from fixtures.marketplaces import write_official_photos
@@ -204,7 +216,8 @@ def run_demo(
     try:
         with running(shops, crawler, worker):
             step("starting the test marketplaces: " + ", ".join(urls.values()))
-            wait_http([u + "/healthz" for u in urls.values()], timeout=60, child=shops)
+            origins = dict.fromkeys("/".join(u.split("/", 3)[:3]) for u in urls.values())
+            wait_http([o + "/healthz" for o in origins], timeout=60, child=shops)
             step("sending the due watches to the workers")
             with transaction(factory) as s:
                 result.run_ids = start_due_watches(s, now=datetime.now(UTC))
@@ -247,8 +260,17 @@ def score_against_labels(factory: Any, labels: list[Any]) -> Any:
     """The store's alerts scored against the test marketplaces' labels
     (``fixtures.marketplaces.scoring``: (listing, mark) pairs, recall over every labelled
     infringing listing with reach beside it, recall per disguise type)."""
+    from fixtures.marketplaces.scoring import score
+
+    alerts, crawled = alert_records(factory)
+    return score(labels, alerts, crawled)
+
+
+def alert_records(factory: Any) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The store's alerts as scoring records, and the (marketplace, listing id) of every stored
+    listing."""
     from db.models import Alert, AlertMark, Listing, Mark, Marketplace
-    from fixtures.marketplaces.scoring import AlertRecord, score
+    from fixtures.marketplaces.scoring import AlertRecord
 
     with factory() as s:
         crawled = s.execute(
@@ -271,4 +293,4 @@ def score_against_labels(factory: Any, labels: list[Any]) -> Any:
                 .join(Mark, Alert.mark_id == Mark.id)
             )
         ]
-    return score(labels, alerts, [tuple(r) for r in crawled])
+    return alerts, [(c, e) for c, e in crawled]

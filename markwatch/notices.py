@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, select_autoescape
 
+from db.jurisdictions import describe
+
 log = logging.getLogger(__name__)
 
 #: Listings one notice may carry, per marketplace code, for marketplaces whose profile does not
@@ -75,6 +77,7 @@ def write_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+_env.filters["jurisdictions"] = describe  # "EU, TH (Madrid)": a designation said in words
 
 NOTICE_TEMPLATE = _env.from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -92,7 +95,7 @@ listing(s) that follow use these marks without authorisation on goods covered by
 registrations. We ask that you remove them.</p>
 <h2>Registered rights</h2>
 <ul>{% for m in marks %}<li><strong>{{ m.word_mark }}</strong>{% if m.aliases %} ({{ m.aliases|join(", ") }}){% endif %}:
-registration {{ m.registration_number }} at {{ m.office }}, Nice classes {{ m.nice_classes|join(", ") }}{% if m.jurisdictions %}, {{ m.jurisdictions|join(", ") }}{% endif %}{% if m.expires_on %}, valid until {{ m.expires_on }}{% endif %}</li>{% endfor %}</ul>
+registration {{ m.registration_number }} at {{ m.office }}, Nice classes {{ m.nice_classes|join(", ") }}{% if m.jurisdictions %}, in force in {{ m.jurisdictions|jurisdictions }}{% endif %}{% if m.expires_on %}, valid until {{ m.expires_on }}{% endif %}</li>{% endfor %}</ul>
 <h2>Attached documents</h2>
 {% if documents %}<ul>{% for d in documents %}<li>{{ d.title }} — {{ d.filename }} (SHA-256 {{ d.sha256 }})</li>{% endfor %}</ul>
 {% else %}<p>None on file.</p>{% endif %}

@@ -11,12 +11,14 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import matcher
 from db.alerts import Finding, per_holder, record_findings
+from db.jurisdictions import unprotected_reason
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
 from db.photos import (
@@ -27,6 +29,7 @@ from db.photos import (
     listing_images,
     texts_of,
 )
+from markwatch.fx import current_rates
 from markwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,8 @@ SCREENED_STATUSES = (MarkStatus.REGISTERED, MarkStatus.PENDING)
 
 def matcher_config(settings: Settings) -> matcher.MatcherConfig:
     return matcher.MatcherConfig(
-        high=settings.tier_high, medium=settings.tier_medium, low=settings.tier_low
+        high=settings.tier_high, medium=settings.tier_medium, low=settings.tier_low,
+        fx_per_usd=current_rates(settings).as_config(),
     )
 
 
@@ -156,6 +160,7 @@ class ScreeningIndex:
     index: matcher.MarkIndex
     owner_of: dict[int, int]  # mark id -> rights holder id
     word_of: dict[int, str]  # mark id -> word mark
+    jurisdictions_of: dict[int, list[str]] = field(default_factory=dict)  # mark id -> where
 
 
 class IndexCache:
@@ -172,10 +177,15 @@ class IndexCache:
             if self._index is None or self._key != key:
                 log.info("building the matcher index")
                 index = build_index_from_store(session, config)
+                ids = [int(m.mark_id) for m in index.marks]
+                where: dict[int, Any] = {
+                    mid: j for mid, j in session.execute(
+                        sa.select(Mark.id, Mark.jurisdictions).where(Mark.id.in_(ids)))}
                 self._index = ScreeningIndex(
                     index,
                     {int(m.mark_id): int(m.owner_id) for m in index.marks},
                     {int(m.mark_id): m.mark for m in index.marks},
+                    {k: list(v or ()) for k, v in where.items()},
                 )
                 self._key = key
             return self._index
@@ -248,17 +258,17 @@ def screen_listings(
     out = ScreenOutcome(alert_ids=[])
     wanted = set(listing_ids)
     rows = session.execute(
-        sa.select(Listing, Marketplace.code)
+        sa.select(Listing, Marketplace.code, Marketplace.country)
         .join(Marketplace, Listing.marketplace_id == Marketplace.id)
         .where(Listing.id.in_(wanted))
         .order_by(Listing.id)
     ).all()
     out.missing = len(wanted) - len(rows)
-    images = listing_images(session, [listing.id for listing, _ in rows])
-    pending = [im for listing, _ in rows if force or listing.matched_hash != listing.content_hash
+    images = listing_images(session, [listing.id for listing, *_ in rows])
+    pending = [im for listing, *_ in rows if force or listing.matched_hash != listing.content_hash
                for im in images[listing.id]]
     texts = read_image_texts(session, pending, settings)
-    for listing, code in rows:
+    for listing, code, country in rows:
         if not force and listing.matched_hash == listing.content_hash:
             out.skipped += 1
             continue
@@ -268,6 +278,11 @@ def screen_listings(
                         alertable_only=True), cached.owner_of,
             cached.word_of,
         )
+        for f in findings:  # say when the mark is not registered where the storefront sells
+            why = unprotected_reason(cached.word_of[f.mark_id],
+                                     cached.jurisdictions_of.get(f.mark_id, []), code, country)
+            if why:
+                f.reasons.append(why)
         if findings:
             rec = record_findings(
                 session, listing.id, findings, snapshot_id=latest_snapshot_id(session, listing.id)

@@ -225,6 +225,22 @@ class Settings(BaseSettings):
     marketplaces_listings: int = Field(
         2400, ge=100, le=200_000, description="Listings the test marketplaces generate."
     )
+    marketplaces_sea_listings: int = Field(
+        800, ge=0, le=200_000,
+        description="Listings of the South-East Asian test marketplace, served on the first port "
+        "+ 3 (0: not served; else at least 100).",
+    )
+    fx_rates_file: Path | None = Field(
+        None, description="Exchange rates for the price check (JSON, see markwatch/fx.py); "
+        "default: <data dir>/fx_rates.json if present, else the bundled file.",
+    )
+
+    @field_validator("marketplaces_sea_listings")
+    @classmethod
+    def _sea_listings(cls, v: int) -> int:
+        if 0 < v < 100:
+            raise ValueError("0 (not served) or at least 100")
+        return v
 
     @field_validator("data_dir")
     @classmethod

@@ -42,8 +42,12 @@ def test_registry_stores_the_bundled_profiles() -> None:
     _ready()
     with _store()() as s:
         markets = {m.code: m for m in s.scalars(sa.select(Marketplace))}
-    assert set(markets) == {"shopa", "shopb", "shopc"}
-    assert all(m.spider == "profile" and m.profile for m in markets.values())
+    sea = {"sea_th", "sea_vn", "sea_id", "sea_my", "sea_ph"}
+    assert set(markets) == {"shopa", "shopb", "shopc", *sea}
+    assert all(m.spider == "profile" and m.profile for c, m in markets.items() if c not in sea)
+    # the South-East Asian storefronts' profiles name a Python spider (prices by locale)
+    assert all(markets[c].spider == "sea_shop" and markets[c].profile["spider"] == "sea_shop"
+               and markets[c].profile["currency"] == markets[c].currency for c in sea)
     assert markets["shopb"].profile["pagination"]["kind"] == "offset"
     # the notice limit per request comes from the profile, the table only for the rest
     from markwatch.notices import DEFAULT_LIMIT, limit_for
@@ -105,8 +109,8 @@ def test_csv_import_refuses_unknown_spiders_and_broken_profiles_with_the_line(
     assert "line 3: unknown spider 'nosuch_spider'" in r.output
     assert "line 4: profile broken.toml line 4: search: the search url or body must contain {term}" in r.output
     assert "line 5: the generic spider needs a profile column" in r.output
-    with _store()() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(Marketplace)) == 3
+    with _store()() as s:  # the demo registry's eight, and nothing from the refused file
+        assert s.scalar(sa.select(sa.func.count()).select_from(Marketplace)) == 8
 
 
 def test_an_uncrawlable_marketplace_is_refused_when_its_crawl_is_queued() -> None:
@@ -127,7 +131,9 @@ def test_an_uncrawlable_marketplace_is_refused_when_its_crawl_is_queued() -> Non
     assert set(failed) == {"shopa", "shopb"}
     assert "unknown spider 'jsonld_shop'" in failed["shopa"].error
     assert "results: kind = \"json\" needs link" in failed["shopb"].error
-    assert queued == {"shopc"}  # only shop c's runs were queued (and sent) for a worker
+    # only shop c's runs (and the South-East Asian storefronts', read by their Python spider)
+    # were queued (and sent) for a worker
+    assert queued == {"shopc", "sea_th", "sea_vn", "sea_id", "sea_my", "sea_ph"}
     out = run("crawls", "--status", "failed").output
     assert "jsonld_shop" in out and "shopb" in out
     shown = run("crawls", "--run", str(failed["shopa"].id)).output

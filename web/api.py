@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from db.accounts import create_user
 from db.alert_queue import QueueFilters, queue_all, queue_page, status_counts
 from db.cases import build_cases, case_view, close_case, list_cases, seller_history
+from db.coverage import coverage
 from db.dashboard import dashboard
 from db.enforcement import CounterNotice, Notice
 from db.models import Mark, User, Watch
@@ -546,6 +547,18 @@ def dashboard_data(ctx: Reader) -> dict[str, Any]:
         "cleanliness": [{"watch_id": w, "mark": m, "marketplace": mk, "clean": c, "top": n,
                          "share": s} for w, m, mk, c, n, s in d.cleanliness],
         "dismiss_reasons": d.dismiss_reasons,
+        "coverage": _coverage_out(coverage(ctx.scope)),
+    }
+
+
+def _coverage_out(c: Any) -> dict[str, Any]:
+    return {
+        "marks": c.marks,
+        "markets": [{"country": m.country, "storefronts": m.storefronts,
+                     "protection": dict(zip(c.marks, m.protection, strict=True)),
+                     "alerts": m.alerts, "unprotected_alerts": m.unprotected_alerts}
+                    for m in c.markets],
+        "unprotected_alerts": c.unprotected_alerts, "other_alerts": c.other_alerts,
     }
 
 

@@ -37,6 +37,7 @@ from db.cases import (
     repeat_infringers,
     seller_history,
 )
+from db.coverage import coverage
 from db.dashboard import dashboard
 from db.enforcement import ApiToken, Notice, RightsDocument
 from db.models import Mark, Marketplace, Role, User
@@ -406,7 +407,7 @@ def seller(request: Request, ctx: Reader, marketplace: Annotated[str, TextLimits
 @router.get("/dashboard")
 def dashboard_page(request: Request, ctx: Reader) -> HTMLResponse:
     d = dashboard(ctx.scope)
-    return page(request, "dashboard.html", ctx, d=d,
+    return page(request, "dashboard.html", ctx, d=d, cov=coverage(ctx.scope),
                 status_chart=charts.stacked_bars(d.days, d.by_day),
                 reasons_chart=charts.hbars(list(d.dismiss_reasons.items())),
                 hours_chart=charts.histogram(d.detection_to_notice_hours),

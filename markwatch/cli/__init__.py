@@ -512,3 +512,45 @@ def _register_optional() -> None:
 
 
 _register_optional()
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+@main.group()
+def fx() -> None:
+    """Exchange rates for the price check (a dated file with its source)."""
+
+
+@fx.command("show")
+def fx_show() -> None:
+    """Print the rates in force, their date, source and file."""
+    from markwatch.fx import STALE_DAYS, RatesError, active_path, current_rates
+
+    s = _settings()
+    try:
+        rates = current_rates(s)
+    except RatesError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"file:   {active_path(s)}")
+    click.echo(f"as of:  {rates.as_of} ({rates.age_days()} days ago)")
+    click.echo(f"source: {rates.source}")
+    for code, rate in sorted(rates.per_usd.items()):
+        click.echo(f"  1 USD = {rate:g} {code}")
+    if rates.age_days() > STALE_DAYS:
+        click.echo(f"warning: the rates are more than {STALE_DAYS} days old; "
+                   "refresh them with `markwatch fx load FILE`", err=True)
+
+
+@fx.command("load")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+def fx_load(source: Path) -> None:
+    """Check a rates file (as_of, source, per_usd with USD: 1) and put it in force."""
+    from markwatch.fx import RatesError, load_rates_file
+
+    s = _settings()
+    try:
+        rates, target = load_rates_file(s, source)
+    except RatesError as exc:
+        raise click.ClickException(f"{source}: {exc}") from None
+    click.echo(f"loaded {len(rates.per_usd)} rates as of {rates.as_of} into {target}")

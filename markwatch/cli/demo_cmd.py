@@ -11,7 +11,7 @@ import click
 @click.command("demo")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the demo keeps its store and queue (default: var/demo).")
-@click.option("--timeout", type=float, default=300.0, show_default=True,
+@click.option("--timeout", type=float, default=420.0, show_default=True,
               help="Seconds to wait for the crawls and matching.")
 @click.option("--limit", type=int, default=40, show_default=True, help="Alerts to print.")
 @click.option("--serve/--no-serve", default=False, show_default=True,
@@ -74,13 +74,21 @@ def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: i
     labels_file = settings.data_dir / "marketplaces" / "labels.jsonl"
     if labels_file.exists():
         from fixtures.marketplaces import load_labels
-        from markwatch.demo import score_against_labels
+        from fixtures.marketplaces.scoring import score, score_per_marketplace, summary_table
+        from fixtures.marketplaces.sea import language_of
+        from markwatch.demo import alert_records
 
-        score = score_against_labels(session_factory(engine), load_labels(labels_file))
-        click.echo(f"\nAgainst the test marketplaces' ground truth: {score.summary()}.")
+        labels = load_labels(labels_file)
+        alerts, crawled = alert_records(session_factory(engine))
+        total = score(labels, alerts, crawled)
+        click.echo(f"\nAgainst the test marketplaces' ground truth (data we wrote): "
+                   f"{total.summary()}.")
+        per = score_per_marketplace(labels, alerts, crawled)
+        click.echo("Per marketplace:")
+        click.echo(summary_table(per, {c: language_of(c) or "" for c in per}))
         click.echo("Recall per disguise type (checked: kinds the matcher has a check for; "
                    "independent: drawn at random, apart from the matcher):")
-        click.echo(score.table())
+        click.echo(total.table())
     engine.dispose()
     click.echo(
         f"\n{p.runs_done} crawls ({p.runs_failed} failed), {p.listings} listings screened, "

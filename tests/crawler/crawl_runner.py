@@ -1,6 +1,9 @@
 """Run one marketplace's profile for one or more watches and write what it yields as JSON lines.
 
     python tests/crawler/crawl_runner.py PROFILE.toml BASE_URL OUT.jsonl TERMS [TERMS ...]
+    python tests/crawler/crawl_runner.py sea_shop:CODE BASE_URL OUT.jsonl TERMS [TERMS ...]
+
+(the second form runs a Python spider by name for marketplace CODE).
 
 Each TERMS argument is one watch (``|``-separated terms) and one crawl; the crawls share a
 process. Lines: ``{"kind": "item", ...}`` per listing, then ``{"kind": "stats", ...}`` per crawl.
@@ -29,6 +32,9 @@ from scrapy.settings import Settings  # noqa: E402
 
 from crawler.profile import read_profile_file  # noqa: E402
 from crawler.spiders.profile import ProfileSpider  # noqa: E402
+from crawler.spiders.sea_shop import SeaShopSpider  # noqa: E402
+
+SPIDERS = {SeaShopSpider.name: SeaShopSpider}
 
 SETTINGS = {
     "ROBOTSTXT_OBEY": True,
@@ -58,13 +64,14 @@ def _plain(value):
 
 def main(argv: list[str]) -> int:
     profile_file, base_url, out, *watches = argv
-    profile = read_profile_file(Path(profile_file), base_url=base_url)
+    spider_name, _, code = profile_file.partition(":")
+    profile = None if code else read_profile_file(Path(profile_file), base_url=base_url)
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.setdict(SETTINGS, priority="cmdline")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     settings.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(base_url).netloc, "cmdline")
-    if profile.render == "browser":
+    if profile is not None and profile.render == "browser":
         from crawler.browser import browser_settings
 
         browser_settings(settings, allowed_private_hosts=urlsplit(base_url).netloc,
@@ -79,9 +86,12 @@ def main(argv: list[str]) -> int:
         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     for terms in watches:
-        crawler = process.create_crawler(ProfileSpider)
+        crawler = process.create_crawler(ProfileSpider if profile else SPIDERS[spider_name])
         crawler.signals.connect(on_item, signal=signals.item_scraped)
-        process.crawl(crawler, profile=profile.to_json(), terms=terms)
+        if profile is not None:
+            process.crawl(crawler, profile=profile.to_json(), terms=terms)
+        else:
+            process.crawl(crawler, marketplace=code, base_url=base_url, terms=terms)
         crawlers.append((terms, crawler))
     process.start()
     for terms, crawler in crawlers:

@@ -55,7 +55,7 @@ MIN_INDEPENDENT_RECALL = {
 }
 
 
-def free_port_block(n: int = 3) -> int:
+def free_port_block(n: int = 4) -> int:
     """A base port with ``n`` consecutive free ports on loopback."""
     for _ in range(200):
         base = random.randint(20000, 60000)
@@ -110,7 +110,7 @@ def test_demo_on_embedded_defaults(tmp_path):
     env.pop("MARKWATCH_DATA_DIR", None)
     proc = subprocess.run(
         [sys.executable, "-m", "markwatch.cli", "demo", "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=400, cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     out = proc.stdout
@@ -159,7 +159,7 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         "MARKWATCH_ENV": "test",  # production refuses the loopback switch below
         "MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED": "1",
         "MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS": ",".join(
-            f"127.0.0.1:{base + i}" for i in range(3)
+            f"127.0.0.1:{base + i}" for i in range(4)
         ),
         "MARKWATCH_SCHEDULE_INTERVAL": "2",
         "MARKWATCH_WORKER_CONCURRENCY": "2",
@@ -174,6 +174,7 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         argv = [a.replace("http://marketplaces:8301", f"http://127.0.0.1:{base}")
                  .replace("http://marketplaces:8302", f"http://127.0.0.1:{base + 1}")
                  .replace("http://marketplaces:8303", f"http://127.0.0.1:{base + 2}")
+                 .replace("http://marketplaces:8304", f"http://127.0.0.1:{base + 3}")
                  .replace("/data/", f"{data_dir}/")
                  for a in argv]
         if name == "marketplaces":

@@ -139,9 +139,9 @@ def test_tasks_are_sent_only_after_commit(pipeline_env):
     with transaction(factory) as s:
         runs = start_due_watches(s, now=datetime.now(UTC))
     r = redis.Redis.from_url(env["MARKWATCH_BROKER_URL"])
-    assert r.llen(broker_key("crawl")) == len(runs) == 11  # crawls have a queue of their own
+    assert r.llen(broker_key("crawl")) == len(runs) == 31  # crawls have a queue of their own
     r.close()
     # a second scheduler at the same moment finds nothing due: each watch is claimed once
     with transaction(factory) as s:
         assert start_due_watches(s, now=datetime.now(UTC)) == []
-        assert s.scalar(sa.select(sa.func.count()).select_from(Watch)) == 11
+        assert s.scalar(sa.select(sa.func.count()).select_from(Watch)) == 31
