@@ -2,10 +2,13 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-# Debian's chromium renders marketplaces whose profile says render = "browser"; notices print to
-# PDF with WeasyPrint (Pango) in Debian's fonts, Chinese included
-RUN apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
-    fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 && rm -rf /var/lib/apt/lists/*
+# Debian's chromium renders marketplaces whose profile says render = "browser"; Tesseract reads
+# text in listing photos; the fonts draw the test marketplaces' photos; notices print to PDF with
+# WeasyPrint (Pango) in Debian's Noto CJK fonts, Chinese included
+RUN apt-get update && apt-get install -y --no-install-recommends chromium tesseract-ocr \
+        tesseract-ocr-eng tesseract-ocr-chi-sim fonts-dejavu-core fonts-wqy-zenhei fonts-noto-cjk \
+        libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md requirements.lock ./
 COPY markwatch markwatch
 COPY crawler crawler

@@ -23,6 +23,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/pip install -q --no-deps -e .
 	@# notices print to PDF with WeasyPrint (Pango) in Debian's fonts, Chinese included
 	@dpkg -s fonts-noto-cjk libpango-1.0-0 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+	@# Tesseract with its English and Simplified Chinese data reads text in listing photos; the
+	@# WenQuanYi font draws the Chinese text in the test marketplaces' photos
+	@test -x /usr/bin/tesseract -a -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata -a -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-wqy-zenhei >/dev/null; }
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)
@@ -64,8 +67,9 @@ eval: install ## Matcher precision, recall and score reliability on the held par
 calibrate: install-test ## Refit the score calibration on the dev part of the real-titles set
 	$(BIN)/python -m matcher.calibrate
 
-bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; results in benchmarks/results/
+bench: install ## Matcher speed at 1,000 / 10,000 / 100,000 marks vs a naive baseline; photos (hashing, OCR, look-up at 100,000 official photos); results in benchmarks/results/
 	$(BIN)/python benchmarks/bench_matcher.py
+	$(BIN)/python benchmarks/bench_photos.py
 
 load: install-test services ## 100,000 listings through crawl, matching and alerts on PostgreSQL + Redis
 	$(BIN)/python benchmarks/pipeline_load.py --listings 100000

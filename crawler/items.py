@@ -39,3 +39,4 @@ class ListingItem:
     search_term: str | None = None  # the watch term whose search found it
     rank: int | None = None  # 1-based position in that search's results
     snapshot: SnapshotItem | None = None
+    stored_id: int | None = None  # the listing's row, once PersistPipeline has stored it

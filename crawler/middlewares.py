@@ -17,7 +17,8 @@
     and endless trickles end too), ``connection_dropped``, ``connection_refused``, ``dns``,
     ``redirect_loop`` (REDIRECT_MAX_TIMES), ``redirect_scheme`` (a redirect or meta refresh to
     ``file:``, ``ftp:``, ``data:`` ...), ``content_type`` (an image or other binary where a page
-    was asked for: the crawler never fetches or decodes images; listings keep their image URLs).
+    was asked for; listing photos are asked for as such by ``crawler/photos.py`` and checked by
+    their magic bytes there).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from crawler.guard import BlockedRequest
 log = logging.getLogger(__name__)
 
 FETCH_ERROR_STAT = "markwatch/fetch_error/{}"
+#: request meta key of a listing photo's request (``crawler/photos.py``): an image is expected,
+#: and its bytes are checked by their magic bytes, not by the Content-Type the server claims
+IMAGE_META = "markwatch_image"
 RETRY_AFTER_MAX_SETTING = "MARKWATCH_RETRY_AFTER_MAX"
 
 
@@ -229,7 +233,7 @@ class FetchErrorMiddleware:
                 raise fetch_error(self.crawler, "redirect_scheme", request,
                                   f"redirect to {location[:200]!r}")
         ctype = response.headers.get(b"Content-Type")
-        if ctype and 200 <= response.status < 300:
+        if ctype and 200 <= response.status < 300 and not request.meta.get(IMAGE_META):
             mime = ctype.split(b";")[0].strip().decode("latin-1").lower()
             if mime and not mime.startswith(_PAGE_TYPES) and not mime.endswith(("+json", "+xml")):
                 raise fetch_error(self.crawler, "content_type", request,

@@ -190,6 +190,7 @@ class PersistPipeline:
                 record_sighting(
                     s, self.crawl_run_id, outcome.listing_id, item.search_term or "", item.rank
                 )
+        item.stored_id = outcome.listing_id
         self.stats.inc_value("markwatch/listings_seen")
         if outcome.created:
             self.stats.inc_value("markwatch/listings_new")

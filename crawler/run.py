@@ -60,6 +60,7 @@ def scrapy_settings(settings: Settings, *, base_url: str, run_id: int | None,
     s.set("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", settings.crawl_allowed_private_hosts,
           priority="cmdline")
     s.set("MARKWATCH_RETRY_AFTER_MAX", settings.crawl_retry_after_max, priority="cmdline")
+    s.set("MARKWATCH_IMAGES_PER_LISTING", settings.crawl_images_per_listing, priority="cmdline")
     # a profile's politeness overrides the settings' for its marketplace
     politeness = politeness or {}
     if politeness.get("delay") is not None:

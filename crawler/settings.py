@@ -34,7 +34,10 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 100,
     "crawler.pipelines.DedupePipeline": 200,
     "crawler.pipelines.PersistPipeline": 300,
+    "crawler.photos.PhotoCapturePipeline": 400,
 }
+# Photos fetched per listing after it is stored (crawler/photos.py); 0: image URLs only.
+MARKWATCH_IMAGES_PER_LISTING = 4
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

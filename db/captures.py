@@ -181,15 +181,26 @@ def check_capture(store: ObjectStore, snap: EvidenceSnapshot) -> tuple[list[str]
     return problems, True
 
 
+def _referenced(session: Session, keys: list[str]) -> set[str]:
+    """The keys among ``keys`` a capture row points at: a page's snapshot or a listing photo."""
+    from db.photos import ListingImage
+
+    used = set(session.scalars(
+        sa.select(EvidenceSnapshot.warc_file).where(EvidenceSnapshot.warc_file.in_(keys))
+    ))
+    used |= set(session.scalars(
+        sa.select(ListingImage.warc_file).where(ListingImage.warc_file.in_(keys))
+    ))
+    return {k for k in used if k}
+
+
 def delete_unreferenced(session: Session, store: ObjectStore, keys: Iterable[str]) -> int:
     """Delete the objects among ``keys`` that no snapshot row points at any more."""
     deleted = 0
     pending = sorted(set(keys))
     for i in range(0, len(pending), 500):
         batch = pending[i : i + 500]
-        used = set(session.scalars(
-            sa.select(EvidenceSnapshot.warc_file).where(EvidenceSnapshot.warc_file.in_(batch))
-        ))
+        used = _referenced(session, batch)
         for key in batch:
             if key not in used and key_digest(key) is not None:
                 store.delete(key)
@@ -204,8 +215,6 @@ def orphaned_objects(session: Session, store: ObjectStore, *, older_than: dateti
     orphans = []
     for i in range(0, len(old), 500):
         batch = old[i : i + 500]
-        used = set(session.scalars(
-            sa.select(EvidenceSnapshot.warc_file).where(EvidenceSnapshot.warc_file.in_(batch))
-        ))
+        used = _referenced(session, batch)
         orphans += [k for k in batch if k not in used]
     return orphans

@@ -28,7 +28,7 @@ from db.captures import (
 from db.chain import verify_chain
 from db.models import Alert, AlertStatus, EvidenceSnapshot
 from db.session import on_commit, rowcount
-from storage import ObjectStore
+from storage import ObjectStore, key_digest
 
 __all__ = ["PruneReport", "VerifyReport", "WarcArchive", "WarcLocation", "capture_body",
            "describe", "prune_evidence", "read_warc_record", "sha256_label", "verify_evidence"]
@@ -38,6 +38,7 @@ __all__ = ["PruneReport", "VerifyReport", "WarcArchive", "WarcLocation", "captur
 class VerifyReport:
     snapshots: int = 0
     warc_records: int = 0
+    photos: int = 0
     events_checked: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -69,9 +70,38 @@ def verify_evidence(session: Session, store: ObjectStore) -> VerifyReport:
         problems, read = check_capture(store, snap)
         report.warc_records += int(read)
         report.problems.extend(problems)
+    for problem in _check_photos(session, store, report):
+        report.problems.append(problem)
     report.events_checked = session.scalar(sa.text("select count(*) from alert_event")) or 0
     report.problems.extend(verify_chain(session))
     return report
+
+
+def _check_photos(session: Session, store: ObjectStore, report: VerifyReport) -> Iterator[str]:
+    """Each captured listing photo: its object holds the bytes its SHA-256 names, and its WARC
+    record is there and intact."""
+    from db.photos import ListingImage
+
+    last = 0
+    while True:
+        rows = session.scalars(sa.select(ListingImage).where(ListingImage.id > last)
+                               .order_by(ListingImage.id).limit(500)).all()
+        if not rows:
+            return
+        for im in rows:
+            report.photos += 1
+            where = f"listing photo {im.id} ({im.url})"
+            problem = store.verify(im.object_key)
+            if problem is None and (key_digest(im.object_key) != im.sha256):
+                problem = f"{im.object_key} is not the object of SHA-256 {im.sha256}"
+            if problem:
+                yield f"{where}: {problem}"
+            if im.warc_file:
+                problem = store.verify(im.warc_file)
+                if problem:
+                    yield f"{where}: WARC record {problem}"
+        last = rows[-1].id
+        session.expunge_all()
 
 
 @dataclass
@@ -124,7 +154,7 @@ def prune_evidence(session: Session, store: ObjectStore, *, older_than: datetime
 
 def describe(report: VerifyReport) -> str:
     head = (f"checked {report.snapshots} snapshots, {report.warc_records} WARC records, "
-            f"{report.events_checked} alert events")
+            f"{report.photos} listing photos, {report.events_checked} alert events")
     if report.ok:
         return head + ": all digests and the history chain hold"
     lines = [head + f": {len(report.problems)} problem(s)"]

@@ -432,7 +432,7 @@ for _cls in (EvidenceSnapshot, AlertEvent):
 
 
 # Models defined in their own modules, imported here so that Base.metadata is complete: the
-# history hash chain, delivery bookkeeping (outbox, dead letters) and the enforcement tables
-# (cases, notices, answers, sessions, tokens).
-from db import chain, reliability, throttle  # noqa: E402,F401
+# history hash chain, listing and product photos, seller networks, delivery bookkeeping (outbox, dead letters) and
+# the enforcement tables (cases, notices, answers, sessions, tokens).
+from db import chain, networks, photos, reliability, throttle  # noqa: E402,F401
 from db import enforcement as _enforcement  # noqa: E402,F401

@@ -139,6 +139,7 @@ def run_demo(
     log_dir: Path | None = None,
     on_progress: Any = None,
     on_step: Any = None,
+    ocr: bool = False,
 ) -> DemoResult:
     """Run the whole pipeline once. ``settings`` must be the process's settings (the tasks read
     them from the environment, so the caller sets ``MARKWATCH_*`` before calling)."""
@@ -175,8 +176,20 @@ def run_demo(
             sa.select(Marketplace.id).where(Marketplace.code.not_in(list(urls))))
         ).values(active=False))
 
+    step("importing the demo products' official photos")
+    with transaction(factory) as s:
+        from fixtures.marketplaces import write_official_photos
+        from markwatch.objectstore import evidence_store
+        from markwatch.photos import import_product_photos
+
+        photos = write_official_photos(settings.data_dir / "official-photos")
+        import_product_photos(s, evidence_store(settings), photos)
+
     # The test marketplaces are on loopback: the crawler's SSRF guard lets exactly these through.
-    env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls))
+    # Reading text in every photo takes Tesseract about half a second each: thousands of photos
+    # would keep the demo's one matching worker busy for many minutes, so it is asked for.
+    env = child_env(MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS=allowed_private_hosts(settings, urls),
+                    MARKWATCH_OCR_ENABLED="1" if ocr else "0")
     shops = Child(
         "marketplaces",
         marketplaces_argv(
@@ -230,6 +243,11 @@ def run_demo(
                     )
                 time.sleep(0.5)
             step("stopping the workers and the marketplaces")
+        from markwatch.networks import recompute_networks
+
+        with transaction(factory) as s:
+            networks = recompute_networks(s, now=datetime.now(UTC))
+        step(f"linked seller accounts into {networks} seller networks")
         from markwatch.checkpoints import checkpoint_log, signing_key, write_checkpoint
 
         with factory() as s:

@@ -22,6 +22,14 @@ from db.automation import apply_rules
 from db.jurisdictions import unprotected_reason
 from db.listings import latest_snapshot_id
 from db.models import AuthorisedSeller, Listing, Mark, Marketplace, MarkStatus, Product
+from db.photos import (
+    ImageText,
+    ListingImage,
+    ProductPhoto,
+    add_text,
+    listing_images,
+    texts_of,
+)
 from db.registry_lifecycle import active_authorisation
 from db.types import utcnow
 from markwatch.fx import current_rates
@@ -53,6 +61,7 @@ def _fingerprint(session: Session) -> str:
                 sa.func.count(), sa.func.max(AuthorisedSeller.created_at), sa.func.max(AuthorisedSeller.id)
             ).where(active_authorisation(utcnow().date()))  # an ended one changes the count
         ).one(),
+        session.execute(sa.select(sa.func.count(), sa.func.max(ProductPhoto.id))).one(),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -91,7 +100,64 @@ def build_index_from_store(session: Session, config: matcher.MatcherConfig) -> m
         for s in session.scalars(sa.select(AuthorisedSeller)
                                  .where(active_authorisation(utcnow().date())))
     ]
-    return matcher.build_index(marks, products=products, sellers=sellers, config=config)
+    return matcher.build_index(marks, products=products, sellers=sellers, config=config,
+                               photos=official_photos(session))
+
+
+def official_photos(session: Session) -> list[matcher.OfficialPhoto]:
+    """Every hashed form of every official product photo: as it is, mirrored, cropped."""
+    out = []
+    for ph in session.scalars(sa.select(ProductPhoto).order_by(ProductPhoto.id)):
+        forms = [("", ph.phash, ph.dhash), *((f, p, d) for f, p, d in ph.variants or ())]
+        out += [matcher.OfficialPhoto(str(ph.id), str(ph.product_id), ph.filename, int(p, 16),
+                                      int(d, 16), form) for form, p, d in forms]
+    return out
+
+
+def listing_photos(images: list[ListingImage]) -> tuple[matcher.ListingPhoto, ...]:
+    return tuple(matcher.ListingPhoto(f"image {im.position + 1}", int(im.phash, 16),
+                                      int(im.dhash, 16)) for im in images)
+
+
+def read_image_texts(session: Session, images: Iterable[ListingImage], settings: Settings
+                     ) -> dict[str, ImageText]:
+    """The text in each photo (by SHA-256), read by Tesseract for the photos not read yet.
+    A photo missing from the store is logged and counted, and read again another time."""
+    from markwatch import ocr
+    from markwatch.objectstore import evidence_store
+    from storage import StoreError
+
+    by_digest = {im.sha256: im for im in images}
+    known = texts_of(session, by_digest)
+    if not settings.ocr_enabled:
+        return known
+    todo = [im for d, im in by_digest.items() if d not in known]
+    if not todo:
+        return known
+    store = evidence_store(settings)
+    version = ocr.engine_version()
+    for im in todo:
+        try:
+            data = store.get(im.object_key)
+        except StoreError as exc:
+            log.error("photo %s of listing %s cannot be read from the store: %s", im.id,
+                      im.listing_id, exc)
+            continue
+        got = ocr.read_text(data, languages=settings.ocr_languages, timeout=settings.ocr_timeout)
+        if got.status != "ok":
+            log.warning("photo %s (%s): text not read: %s after %.1f s", im.id, im.sha256[:12],
+                        got.status, got.seconds)
+        row = ImageText(sha256=im.sha256, text=got.text, status=got.status, engine=version[:64],
+                        languages=settings.ocr_languages, seconds=round(got.seconds, 3))
+        add_text(session, row)
+        known[im.sha256] = row
+    return known
+
+
+def image_texts(images: list[ListingImage], texts: dict[str, ImageText]
+                ) -> tuple[tuple[str, str], ...]:
+    return tuple((f"image {im.position + 1}", texts[im.sha256].text) for im in images
+                 if im.sha256 in texts and texts[im.sha256].text)
 
 
 @dataclass(frozen=True)
@@ -133,7 +199,9 @@ class IndexCache:
 INDEX_CACHE = IndexCache()
 
 
-def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText:
+def listing_text(listing: Listing, marketplace_code: str,
+                 images: list[ListingImage] | None = None,
+                 texts: dict[str, ImageText] | None = None) -> matcher.ListingText:
     return matcher.ListingText(
         listing_id=str(listing.id),
         title=listing.title,
@@ -144,6 +212,8 @@ def listing_text(listing: Listing, marketplace_code: str) -> matcher.ListingText
         marketplace=marketplace_code,
         category=listing.category,
         condition=listing.condition,
+        photos=listing_photos(images or []),
+        image_text=image_texts(images or [], texts or {}),
     )
 
 
@@ -199,13 +269,18 @@ def screen_listings(
         .order_by(Listing.id)
     ).all()
     out.missing = len(wanted) - len(rows)
+    images = listing_images(session, [listing.id for listing, *_ in rows])
+    pending = [im for listing, *_ in rows if force or listing.matched_hash != listing.content_hash
+               for im in images[listing.id]]
+    texts = read_image_texts(session, pending, settings)
     for listing, code, country in rows:
         if not force and listing.matched_hash == listing.content_hash:
             out.skipped += 1
             continue
         out.listings += 1
         findings = best_per_holder(
-            index.match(listing_text(listing, code), alertable_only=True), cached.owner_of,
+            index.match(listing_text(listing, code, images[listing.id], texts),
+                        alertable_only=True), cached.owner_of,
             cached.word_of,
         )
         for f in findings:  # say when the mark is not registered where the storefront sells

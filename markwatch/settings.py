@@ -151,6 +151,26 @@ class Settings(BaseSettings):
     crawl_max_pages: int = Field(
         20, ge=1, le=1000, description="Search result pages followed per search term."
     )
+    crawl_images_per_listing: int = Field(
+        4, ge=0, le=20, description="Photos fetched per listing (through the SSRF guard, at the "
+        "same politeness as pages) and kept with the evidence; 0 keeps image URLs only."
+    )
+    networks_interval: float = Field(
+        3600.0, ge=60, description="Seconds between two recomputations of the seller networks "
+        "(beat)."
+    )
+    ocr_enabled: bool = Field(
+        True, description="Read text in listing photos (Tesseract) when matching, and match it "
+        "as the listing's text (reasons say \"in image N\")."
+    )
+    ocr_languages: str = Field(
+        "eng+chi_sim", pattern=r"^[a-z_]{3,12}(\+[a-z_]{3,12}){0,5}$",
+        description="Tesseract languages (Debian packages tesseract-ocr-<lang>)."
+    )
+    ocr_timeout: float = Field(
+        5.0, gt=0, le=120, description="Seconds Tesseract may spend on one photo; a slower read "
+        "is given up and recorded as such."
+    )
     crawl_timeout: int = Field(
         900, ge=10, description="Seconds a single crawl of one watch may run before it is stopped."
     )

@@ -2,7 +2,7 @@
 
 It imports nothing from ``db``, ``tasks``, ``crawler``, ``web``, Scrapy, Celery or SQLAlchemy.
 
-    index = build_index(marks, products=(), sellers=(), config=MatcherConfig())
+    index = build_index(marks, products=(), sellers=(), config=MatcherConfig(), photos=())
     matches = index.match(listing)          # every finding, alertable or not, best first
     for listing, matches in index.match_many(listings): ...
 """
@@ -11,10 +11,12 @@ from matcher.index import MarkIndex, build_index
 from matcher.types import (
     AuthorisedSeller,
     Kind,
+    ListingPhoto,
     ListingText,
     MarkRecord,
     Match,
     MatcherConfig,
+    OfficialPhoto,
     ProductRecord,
     Reason,
     Tier,
@@ -23,11 +25,13 @@ from matcher.types import (
 __all__ = [
     "AuthorisedSeller",
     "Kind",
+    "ListingPhoto",
     "ListingText",
     "MarkIndex",
     "MarkRecord",
     "Match",
     "MatcherConfig",
+    "OfficialPhoto",
     "ProductRecord",
     "Reason",
     "Tier",

@@ -34,12 +34,19 @@ FEATURES = FAMILIES + CONTEXT
 #: fitted (kept apart in ``calibration.json`` as "priors"): no labelled real listing carries a
 #: price, so "a new item below 35% of its product's retail price" (a vendor's counterfeit rule,
 #: see the domain brief) raises the odds by e (x2.7) until labelled prices can refit it
-PRIORS = {"price_low": 1.0}
+PRIORS = {"price_low": 1.0, "official_photo": 1.5, "photo": -1.0, "in_image": -0.5}
+# No labelled real listing carries a photo either: a listing photo that is the rights holder's
+# official product photo (``matcher.photos``) beside a mark found in the text raises the odds by
+# e^1.5 (x4.5), as the price does by judgment; a finding made by the photo alone (family "photo",
+# the mark nowhere in the text) starts from the base rate lowered by e (it is a MEDIUM alert).
+# A mark read in a photo (OCR) rather than in the text counts as the same finding in a title,
+# less 0.5 for the reading's noise.
 
 #: the reason (check name) that shows each context feature's contribution
 REASON_OF = {"leading": "leading", "class_overlap": "nice_class", "other_class": "other_class",
              "nominative_forbidden": "nominative_forbidden", "cue_phrase": "cue_phrase",
-             "brand_abuse": "brand_abuse", "price_low": "price"}
+             "brand_abuse": "brand_abuse", "price_low": "price",
+             "official_photo": "official_photo", "in_image": "in_image"}
 
 #: check name of a finding's main reason -> its family (typos and fused forms are decided with
 #: their distance and affixes, in ``family_of``)

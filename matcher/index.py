@@ -66,6 +66,7 @@ from matcher.types import (
     MarkRecord,
     Match,
     MatcherConfig,
+    OfficialPhoto,
     ProductRecord,
 )
 
@@ -178,7 +179,10 @@ class MarkIndex:
         products: Iterable[ProductRecord] = (),
         sellers: Iterable[AuthorisedSeller] = (),
         config: MatcherConfig | None = None,
+        photos: Iterable[OfficialPhoto] = (),
     ) -> None:
+        from matcher.photos import PhotoIndex
+
         self.config = config or MatcherConfig()
         self.marks: list[MarkRecord] = list(marks)
         self.products: list[ProductRecord] = list(products)
@@ -224,6 +228,11 @@ class MarkIndex:
         self.thai_forms = frozenset(self._thai_forms)
         self._build_products()
         self._build_sellers(sellers)
+        self._product_by_id = {p.product_id: i for i, p in enumerate(self.products)}
+        self.photo_index = PhotoIndex(
+            (ph for ph in photos if ph.product_id in self._product_by_id),
+            phash_max=self.config.photo_phash_max, dhash_max=self.config.photo_dhash_max,
+        )
 
     # ----- building -----
 
@@ -917,6 +926,8 @@ def build_index(
     products: Iterable[ProductRecord] = (),
     sellers: Iterable[AuthorisedSeller] = (),
     config: MatcherConfig | None = None,
+    photos: Iterable[OfficialPhoto] = (),
 ) -> MarkIndex:
-    """Build the index once; reuse it for every listing."""
-    return MarkIndex(marks, products, sellers, config or MatcherConfig())
+    """Build the index once; reuse it for every listing. ``photos``: the hashed forms of the
+    products' official photos (``matcher.photos``)."""
+    return MarkIndex(marks, products, sellers, config or MatcherConfig(), photos)

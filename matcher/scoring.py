@@ -32,6 +32,7 @@ from matcher.normalise import (
     describe_span,
     fold,
 )
+from matcher.photos import PhotoHit
 from matcher.types import Kind, ListingText, MarkRecord, Match, Reason
 from matcher.usage import TextView, Usage, usage_of
 
@@ -144,6 +145,7 @@ class _Context:
         self._cues: list[Cue] | None = None
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
+        self.photos: dict[int, PhotoHit] = {}  # mark index -> an official photo the listing shows
         self._head_first: bool | None = None
 
     @property
@@ -256,6 +258,10 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
             reasons.append(Reason("price", f"price {listing.price} {listing.currency} is {ratio:.0%} of "
                                   "retail", str(listing.price), 0))
     del referential
+    # the rights holder's official product photo, shown in the listing
+    photo = ctx.photos.get(midx)
+    if photo is not None:
+        reasons.append(_photo_reason(index, photo))
     # authorised sellers come last and override everything
     why = index.authorised(mark, listing)
     if why:
@@ -434,9 +440,13 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
     can become alerts (the pipeline needs no others, and skips explaining them)."""
     text, folded = prepare_text(listing)
     hits, product_hits, toks = index.find_hits(folded)
-    if not hits and not product_hits:
+    photos = _photo_hits(index, listing)
+    if not hits and not product_hits and not photos:
+        if listing.image_text:
+            return _with_image_text(index, listing, [], alertable_only)
         return []
     ctx = _Context(index, listing, text, folded, toks, alertable_only)
+    ctx.photos = photos
     product_marks = {index._mark_by_id.get(index.products[ph[0]].mark_id) for ph in product_hits}
     hits = _nearest(index, [h for h in hits
                             if not h.stretch or _supports(ctx, index.variants[h.vid].mark_idx)])
@@ -499,7 +509,92 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
                     family_of(check), p.product_id, product_with_mark=True)
         if m:
             results.append(m)
+    if listing.image_text:
+        results = _with_image_text(index, listing, results, alertable_only)
+    in_text = set(best) | {index._mark_by_id.get(index.products[ph[0]].mark_id)
+                           for ph in product_hits}
+    for midx, photo in photos.items():
+        if midx not in in_text:
+            m = _photo_only(ctx, midx, photo)
+            if m:
+                results.append(m)
     if alertable_only:
         results = [m for m in results if m.alertable]
     results.sort(key=lambda m: (-m.alertable, -m.score, m.mark_id, m.product_id or ""))
     return results
+
+
+def _photo_hits(index: MarkIndex, listing: ListingText) -> dict[int, PhotoHit]:
+    """Per mark, the nearest official photo of one of its products that the listing shows."""
+    if not listing.photos or not len(index.photo_index):
+        return {}
+    out: dict[int, PhotoHit] = {}
+    for hit in index.photo_index.hits(listing.photos):
+        product = index.products[index._product_by_id[hit.official.product_id]]
+        midx = index._mark_by_id.get(product.mark_id)
+        if midx is None:
+            continue
+        cur = out.get(midx)
+        if cur is None or (hit.distance, hit.dhash_distance) < (cur.distance, cur.dhash_distance):
+            out[midx] = hit
+    return out
+
+
+def _photo_reason(index: MarkIndex, hit: PhotoHit) -> Reason:
+    product = index.products[index._product_by_id[hit.official.product_id]]
+    how = f", {hit.official.form}" if hit.official.form else ""
+    return Reason("official_photo", f'{hit.listing_photo.ref} is the official photo '
+                  f'"{hit.official.name}" of {product.name} (pHash {hit.distance} of 64 bits '
+                  f"apart{how})", hit.listing_photo.ref, 0)
+
+
+def _photo_only(ctx: _Context, midx: int, hit: PhotoHit) -> Match | None:
+    """A listing whose text never names the mark but which shows the rights holder's official
+    product photo: a product finding, made by the photo alone."""
+    index, listing = ctx.index, ctx.listing
+    mark = index.marks[midx]
+    kind = Kind.PRODUCT
+    reasons = [_photo_reason(index, hit),
+               Reason("photo_only", "the mark is nowhere in the text: found by the photo alone",
+                      None, 0)]
+    why = index.authorised(mark, listing)
+    if why:
+        kind = Kind.AUTHORISED
+        reasons.append(Reason("authorised", f"listed by {listing.seller!r}: {why}", listing.seller, 0))
+    return scored(index, listing.listing_id, mark, kind, reasons, {"photo"},
+                  hit.official.product_id)
+
+
+def _with_image_text(index: MarkIndex, listing: ListingText, results: list[Match],
+                     alertable_only: bool) -> list[Match]:
+    """Text read in the listing's photos, matched as a title of its own: a mark found only there
+    is a finding whose reasons say in which photo; one also in the text gains a reason."""
+    from dataclasses import replace
+
+    by_key = {(m.mark_id, m.kind, m.product_id): i for i, m in enumerate(results)}
+    out = list(results)
+    lines = [(ref, text, ln) for ref, text in listing.image_text
+             for ln in text.splitlines() if ln.strip()]
+    for ref, text, line in lines:
+        # each line read is a title of its own: a label, a slogan, a watermark
+        snippet = " ".join(text.split())[:120]
+        sub = replace(listing, title=line, description="", photos=(), image_text=())
+        for m in score_listing(index, sub, alertable_only):
+            seen = f'text read in {ref}: "{snippet}"'
+            key = (m.mark_id, m.kind, m.product_id)
+            if key in by_key:
+                i = by_key[key]
+                if len(out[i].reasons) < 10 and "in_image" not in {r.check for r in out[i].reasons}:
+                    out[i] = replace(out[i], reasons=(*out[i].reasons,
+                                                      Reason("in_image", seen, ref, 0)))
+                continue
+            first, *rest = m.reasons
+            reasons = [Reason(first.check, f"in {ref}: {first.detail}", first.span, 0),
+                       Reason("in_image", seen, ref, 0), *rest]
+            mark = index.marks[index._mark_by_id[m.mark_id]]
+            rescored = scored(index, listing.listing_id, mark, m.kind, reasons,
+                              set(m.features) | {"in_image"}, m.product_id)
+            if rescored is not None:
+                by_key[key] = len(out)
+                out.append(rescored)
+    return out

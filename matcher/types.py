@@ -68,6 +68,27 @@ class AuthorisedSeller:
 
 
 @dataclass(frozen=True, slots=True)
+class OfficialPhoto:
+    """One hashed form (``matcher.photos``) of a rights holder's official product photo."""
+
+    photo_id: str
+    product_id: str
+    name: str  # how a reviewer knows the photo, e.g. 'trail-runner-side.jpg'
+    phash: int
+    dhash: int
+    form: str = ""  # "" for the photo as it is, else the edit it was hashed under ("mirror" ...)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPhoto:
+    """One photo of a listing: ``ref`` says which (e.g. "image 2"), the hashes what it shows."""
+
+    ref: str
+    phash: int
+    dhash: int
+
+
+@dataclass(frozen=True, slots=True)
 class ListingText:
     """One marketplace listing, as text and a few context fields."""
 
@@ -80,6 +101,9 @@ class ListingText:
     marketplace: str | None = None  # marketplace code, compared with AuthorisedSeller.marketplace
     category: str | None = None  # the marketplace's category path, e.g. "Shoes > Running"
     condition: str | None = None  # "new", "used", ... (None means unknown)
+    photos: tuple[ListingPhoto, ...] = ()  # its photos' perceptual hashes
+    # text read in its photos: (which photo, e.g. "image 2", the text), matched like a title
+    image_text: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +163,10 @@ class MatcherConfig:
                                                   ("CNY", 7.2), ("JPY", 150.0))
     # a new item priced below this share of retail is suspicious
     low_price_ratio: float = 0.35
+    # a listing photo shows an official photo within this many bits of pHash (and of dHash, a
+    # second opinion): see matcher.photos
+    photo_phash_max: int = 8
+    photo_dhash_max: int = 16
 
     def tier_for(self, score: int) -> Tier | None:
         if score >= self.high:

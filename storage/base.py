@@ -3,7 +3,8 @@
 A key is ``<kind>/<first two hex digits>/<sha256 hex><suffix>``: the SHA-256 of the exact bytes
 stored, so an object names its own content, two workers that store the same bytes store one
 object, and anyone can check an object against its key without the database. Kinds in use:
-``warc`` (one WARC/1.1 record per capture); reserved for images: ``image`` and ``thumb``.
+``warc`` (one WARC/1.1 record per capture or listing photo), ``image`` (listing and official
+product photos) and ``thumb`` (their thumbnails).
 Nothing overwrites an object; only retention (``evidence prune``) deletes one.
 """
 

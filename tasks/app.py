@@ -13,7 +13,7 @@ from markwatch.settings import Settings, get_settings
 QUEUE = "markwatch"
 CRAWL_QUEUE = "crawl"
 TASK_MODULES = ["tasks.crawl", "tasks.match", "tasks.schedule", "tasks.enforcement", "tasks.outbox",
-                "tasks.evidence"]
+                "tasks.evidence", "tasks.networks"]
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -48,6 +48,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
                              "schedule": settings.schedule_interval},
             "evidence-checkpoint": {"task": "tasks.evidence.checkpoint",
                                     "schedule": settings.evidence_checkpoint_interval},
+            "seller-networks": {"task": "tasks.networks.recompute",
+                                "schedule": settings.networks_interval},
             "sweep-lost-work": {"task": "tasks.schedule.sweep",
                                 "schedule": max(settings.sweep_after / 4, settings.schedule_interval)},
         },

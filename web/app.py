@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
@@ -196,10 +196,12 @@ def create_app(settings: Settings | None = None, *, dispatch: Any = None) -> Fas
         text = "; ".join(f"{'.'.join(e['loc'][1:]) or 'form'}: {e['msg']}" for e in errors)
         return _error(request, 422, f"Please check the form: {text}")
 
-    from web import pages, v1
+    from web import networks, pages, photos, v1
 
     app.include_router(v1.router)
     app.include_router(pages.router)
+    app.include_router(photos.router)
+    app.include_router(networks.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/healthz", include_in_schema=False)

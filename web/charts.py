@@ -106,9 +106,9 @@ def histogram(hours: list[float], *, width: int = 480) -> Chart:
     return hbars(counts, width=width)
 
 
-def safe_image_url(url: str) -> str | None:
-    """An image URL the page may load, or a link it may show: http(s) with a host, nothing else
-    (no javascript:, data:, protocol-relative or malformed URLs)."""
+def safe_link_url(url: str) -> str | None:
+    """A listing's URL the page may show as a link: http(s) with a host, nothing else (no
+    javascript:, data:, protocol-relative or malformed URLs)."""
     if not isinstance(url, str) or len(url) > 2000 or any(c in url for c in "\"'<> \\\n\r\t"):
         return None
     try:
@@ -119,5 +119,3 @@ def safe_image_url(url: str) -> str | None:
         return None
     return url
 
-
-safe_link_url = safe_image_url  # a listing's link: the same rule

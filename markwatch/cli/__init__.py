@@ -154,6 +154,51 @@ def products_import(file: Path) -> None:
     _run_import(import_products, file)
 
 
+@products.group("images")
+def products_images() -> None:
+    """The products' official photos."""
+
+
+@products_images.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--holder", "holder_slug", default=None,
+              help="Only this rights holder's products (its slug).")
+def products_images_import(directory: Path, holder_slug: str | None) -> None:
+    """Import official product photos from DIRECTORY/<product name or model number>/<photos>:
+    each is checked, hashed (pHash and dHash, mirrored and cropped too) and stored once."""
+    from db.session import transaction
+    from markwatch.objectstore import evidence_store
+    from markwatch.photos import import_product_photos
+
+    try:
+        with transaction(_sessions()) as s:
+            result = import_product_photos(s, evidence_store(), directory,
+                                           holder_slug=holder_slug)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in result.problems[:50]:
+        click.echo(f"  skipped {problem}", err=True)
+    click.echo(f"{directory}: {result}")
+
+
+@main.group()
+def networks() -> None:
+    """Seller networks: accounts linked by shared contacts or photos."""
+
+
+@networks.command("recompute")
+def networks_recompute() -> None:
+    """Recompute every seller network now (beat does it every MARKWATCH_NETWORKS_INTERVAL s)."""
+    from datetime import UTC, datetime
+
+    from db.session import transaction
+    from markwatch.networks import recompute_networks
+
+    with transaction(_sessions()) as s:
+        n = recompute_networks(s, now=datetime.now(UTC))
+    click.echo(f"{n} seller networks")
+
+
 @main.group()
 def sellers() -> None:
     """Authorised sellers (never alerted)."""

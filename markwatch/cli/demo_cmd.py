@@ -18,7 +18,11 @@ import click
               help="Afterwards, start the web app on the demo store until Ctrl-C.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port of the web app (with --serve; default: MARKWATCH_WEB_PORT, 8000).")
-def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: int | None) -> None:
+@click.option("--ocr/--no-ocr", default=False, show_default=True,
+              help="Read text in every listing photo (Tesseract, about half a second a photo: "
+              "give --timeout room).")
+def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: int | None,
+         ocr: bool) -> None:
     """Crawl the bundled test marketplaces, match, queue alerts and show the alert queue.
 
     Starts from an empty store each time. The test marketplaces run on loopback, so the demo
@@ -67,7 +71,7 @@ def demo(data_dir: Path | None, timeout: float, limit: int, serve: bool, port: i
 
         try:
             result = run_demo(settings, timeout=timeout, on_progress=on_progress,
-                              on_step=on_step)
+                              on_step=on_step, ocr=ocr)
         except ProcessFailed as exc:
             raise click.ClickException(str(exc)) from None
     p = result.progress

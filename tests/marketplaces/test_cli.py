@@ -32,6 +32,9 @@ def test_generate_writes_listings_and_labels(tmp_path: Path) -> None:
         "infringing",
         "category",
         "disguise",
+        "official_photo",
+        "photo_edit",
+        "seller_network",
     }
     assert "counterfeit_disguised" in result.output
 

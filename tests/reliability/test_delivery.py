@@ -51,6 +51,9 @@ def test_worker_killed_mid_task_creates_every_alert_exactly_once(pg_url, redis_u
         _send_match_tasks(p, ids)
         slow = {"MARKWATCH_TEST_SLOW_TASKS": "1"}
         live = [p.start_worker("a", **slow), p.start_worker("b", **slow)]
+        for w in live:
+            wait_for(lambda w=w: " ready." in w.tail(200), timeout=120,
+                     what=f"{w.name} to be ready", child=w, interval=0.2)
         rng = random.Random(20261124)
         child_kills = worker_kills = 0
         last_kill = time.monotonic()
@@ -66,7 +69,14 @@ def test_worker_killed_mid_task_creates_every_alert_exactly_once(pg_url, redis_u
                 victim.proc.wait(10)
                 worker_kills += 1
                 live.remove(victim)
-                live.append(p.start_worker(f"r{worker_kills}", **slow))
+                fresh = p.start_worker(f"r{worker_kills}", **slow)
+                # a pool process killed while Celery still starts its pool takes the whole
+                # worker down ("Could not start worker processes"): a supervisor's restart, not
+                # what this test is about; kill only workers that are up
+                wait_for(lambda w=fresh: " ready." in w.tail(200), timeout=120,
+                         what=f"{fresh.name} to be ready", child=fresh, interval=0.2)
+                time.sleep(1.0)
+                live.append(fresh)
             last_kill = time.monotonic()
         wait_for(lambda: p.counts() == (200, 200) or len(_dead_letters(p)) > 0, timeout=180,
                  what="200 alerts", child=live[0], interval=0.5)

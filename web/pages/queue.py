@@ -24,6 +24,7 @@ from db.alert_queue import (
 )
 from db.captures import CaptureUnreadable
 from db.models import Mark, Marketplace
+from db.photos import alert_images, first_photos
 from db.verdicts import DISMISS_REASONS, transition
 from web import charts
 from web.app import SANDBOX_CSP
@@ -59,6 +60,7 @@ class QueueView:
     params: dict[str, Any]  # the filters as query parameters, defaults left out
     cursor: str | None
     limit: int = 50
+    view: str = "table"  # or "cards": a photo per alert
 
     @property
     def query(self) -> str:
@@ -81,6 +83,7 @@ def queue_view(
     until: date | None = None,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
+    view: Literal["table", "cards"] = "table",
 ) -> QueueView:
     f = QueueFilters(status=None if status == "all" else status, mark_id=mark_id,
                      marketplace=marketplace or None, tier=tier or None, seller=seller or None,
@@ -88,8 +91,9 @@ def queue_view(
     params = {k: v for k, v in {
         "status": status, "mark_id": mark_id, "marketplace": marketplace, "tier": tier,
         "seller": seller, "since": since, "until": until, "limit": limit if limit != 50 else None,
+        "view": view if view != "table" else None,
     }.items() if v not in (None, "")}
-    return QueueView(status, f, params, cursor, limit)
+    return QueueView(status, f, params, cursor, limit, view)
 
 
 View = Annotated[QueueView, Depends(queue_view)]
@@ -115,7 +119,8 @@ def queue(
         first_url=qv.with_params() if qv.cursor else None,
         tab_url=lambda st: qv.with_params(status=st),
         marks=marks, markets=markets, reasons=DISMISS_REASONS, here=qv.url(), done=done,
-        refused=refused, f=f,
+        refused=refused, f=f, view=qv.view, view_url=lambda v: qv.with_params(view=v),
+        photos=first_photos(ctx.session, [a.alert_id for a in items]) if qv.view == "cards" else {},
     )
 
 
@@ -155,12 +160,13 @@ def alert_page(request: Request, ctx: Reader, alert_id: Id, qv: View) -> HTMLRes
             unreadable = str(exc)
         else:
             source = body.decode("utf-8", errors="replace")[:SOURCE_LIMIT]
-    images = [u for u in (str(x) for x in d.listing.images)]
-    return page(request, "alert.html", ctx, d=d, source=source, images=images,
-                unreadable=unreadable,
+    photos = alert_images(ctx.scope, alert_id)
+    captured_urls = {p.url for p in photos}
+    uncaptured = [u for u in (str(x) for x in d.listing.images) if u not in captured_urls]
+    return page(request, "alert.html", ctx, d=d, source=source, photos=photos,
+                uncaptured=uncaptured, unreadable=unreadable,
                 truncated=source is not None and len(source) >= SOURCE_LIMIT,
-                reasons=DISMISS_REASONS, safe_image=charts.safe_image_url,
-                safe_link=charts.safe_link_url, explained=explain_all(d.alert.reasons),
+                reasons=DISMISS_REASONS, safe_link=charts.safe_link_url, explained=explain_all(d.alert.reasons),
                 glossary=glossary_for(d.listing.title, d.listing.description),
                 qv=qv, queue_url=qv.url(), here=f"/alerts/{alert_id}?{qv.query}",
                 next_url=f"/alerts/{alert_id}/next?{qv.query}")

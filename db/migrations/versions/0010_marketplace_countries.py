@@ -2,7 +2,7 @@
 marks can be retired and authorisations ended; API tokens expire; automation rules
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-01 13:45:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision = '0010'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

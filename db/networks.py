@@ -1,0 +1,130 @@
+"""Seller networks in the store: seller accounts (a marketplace and a seller name) linked by what
+they share, recomputed as a whole (``markwatch.networks``) and read per rights holder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from db.models import Alert, AlertStatus, Base, Listing, Marketplace
+from db.types import UTCDateTime, intpk
+
+
+class SellerNetwork(Base):
+    __tablename__ = "seller_network"
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)  # of its sorted members
+    size: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # what links its members: [{"kind", "value", "members": [[marketplace id, seller], ...]}]
+    links: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SellerNetworkMember(Base):
+    __tablename__ = "seller_network_member"
+
+    network_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("seller_network.id", ondelete="CASCADE"), primary_key=True
+    )
+    marketplace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("marketplace.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    seller: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+
+
+@dataclass
+class NetworkRecord:
+    key: str
+    members: list[tuple[int, str]]
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+
+def replace_networks(session: Session, networks: Iterable[NetworkRecord], *,
+                     computed_at: datetime) -> int:
+    """Put the freshly computed networks in place of the old ones (one transaction: readers see
+    either). A network keeps its id while its members stay the same."""
+    fresh = {n.key: n for n in networks}
+    old = {row.key: row for row in session.scalars(sa.select(SellerNetwork))}
+    for key, row in old.items():
+        if key not in fresh:
+            session.delete(row)
+    session.flush()
+    for key, n in fresh.items():
+        existing = old.get(key)
+        if existing is None:
+            row = SellerNetwork(key=key, size=len(n.members), computed_at=computed_at,
+                                links=n.links)
+            session.add(row)
+            session.flush()
+            session.add_all(SellerNetworkMember(network_id=row.id, marketplace_id=m, seller=s)
+                            for m, s in n.members)
+        else:
+            existing.computed_at, existing.links = computed_at, n.links
+    session.flush()
+    return len(fresh)
+
+
+@dataclass
+class NetworkView:
+    network: SellerNetwork
+    members: list[tuple[str, str]]  # (marketplace code, seller)
+    marketplaces: list[str]
+    open_alerts: list[Alert]
+    confirmed: int  # the holder's confirmed alerts on the network's listings: repeat infringing
+    links: list[dict[str, Any]]
+
+
+_OPEN = (AlertStatus.NEW, AlertStatus.IN_REVIEW)
+
+
+def member_listings(network_id: int) -> sa.Select[Any]:
+    m = SellerNetworkMember
+    return (sa.select(Listing.id)
+            .join(m, sa.and_(m.marketplace_id == Listing.marketplace_id, m.seller == Listing.seller))
+            .where(m.network_id == network_id))
+
+
+def holder_networks(scope: Any) -> list[NetworkView]:
+    """The networks with a listing the holder has an alert on, largest first."""
+    s = scope.session
+    alerts = scope.select(Alert).subquery()
+    ids = s.scalars(
+        sa.select(SellerNetworkMember.network_id).distinct()
+        .join(Listing, sa.and_(Listing.marketplace_id == SellerNetworkMember.marketplace_id,
+                               Listing.seller == SellerNetworkMember.seller))
+        .join(alerts, alerts.c.listing_id == Listing.id)
+    ).all()
+    views = [network_view(scope, i) for i in ids]
+    views.sort(key=lambda v: (-len(v.members), -len(v.open_alerts), v.network.id))
+    return views
+
+
+def network_view(scope: Any, network_id: int) -> NetworkView:
+    """One network as a rights holder sees it; NotFound unless the holder has an alert on it."""
+    from db.tenancy import NotFound
+
+    s = scope.session
+    net = s.get(SellerNetwork, network_id)
+    if net is None:
+        raise NotFound(f"SellerNetwork {network_id} not found")
+    listing_ids = member_listings(network_id)
+    mine = s.scalars(scope.select(Alert).where(Alert.listing_id.in_(listing_ids))
+                     .order_by(Alert.score.desc(), Alert.id)).all()
+    if not mine:
+        raise NotFound(f"SellerNetwork {network_id} not found")
+    codes = dict(s.execute(sa.select(Marketplace.id, Marketplace.code)).all())
+    members = sorted((codes[m.marketplace_id], m.seller) for m in s.scalars(
+        sa.select(SellerNetworkMember).where(SellerNetworkMember.network_id == network_id)))
+    links = [{**link, "members": [[codes.get(m, "?"), seller] for m, seller in link["members"]]}
+             for link in net.links or []]
+    return NetworkView(
+        net, members, sorted({c for c, _ in members}),
+        [a for a in mine if a.status in _OPEN],
+        sum(1 for a in mine if a.status == AlertStatus.CONFIRMED), links,
+    )
