@@ -82,6 +82,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                     "the mark is registered for."),
     "famous": ("A famous mark", "The mark is famous, so it is protected outside its registered "
                "classes too (category {span})."),
+    # the listing's photos
+    "in_image": ("Mark in a photo", "The listing's photo shows the mark as text: {span}."),
+    "official_photo": ("The brand's own photo", "A listing photo is the rights holder's official "
+                       "product photo (perceptual hash): {span}."),
+    "photo_only": ("Found in the photos only", "The mark is in the photos, not in the listing's "
+                   "text: {span}."),
     "cue": ("Counterfeit wording", "The listing uses words that sellers of copies use: {span}."),
 }
 
