@@ -38,10 +38,11 @@ class ShopEval:
 def evaluate(settings: Settings, codes: list[str], *, seed: int, listings: int,
              sea_listings: int, parallel: int = 2,
              on_step: Callable[[str], None] | None = None,
-             while_serving: Callable[[Any], None] | None = None) -> ShopEval:
+             while_serving: Callable[[Any], None] | None = None, ocr: bool = False) -> ShopEval:
     """Serve, crawl ``codes``, screen and score. ``settings`` names the (empty) store to use;
     the crawler processes get the same store through the environment. ``while_serving(mp)``
-    runs after screening, while the shops still answer (a browser can load their images)."""
+    runs after screening, while the shops still answer (a browser can load their images).
+    Text in photos is read only with ``ocr`` (about a second a photo), as in the demo."""
     from db.migrate import upgrade
     from db.models import CrawlRun, Listing, Marketplace, Watch
     from db.registry import load_directory
@@ -86,7 +87,7 @@ def evaluate(settings: Settings, codes: list[str], *, seed: int, listings: int,
                     .where(Marketplace.code.in_(codes))).all()
                 out.listings = len(ids)
                 step(f"screening {len(ids)} stored listings")
-                screen_listings(s, ids, settings)
+                screen_listings(s, ids, settings.model_copy(update={"ocr_enabled": ocr}))
             if while_serving is not None:
                 while_serving(mp)
             assert mp.catalogue is not None

@@ -316,8 +316,10 @@ def generate_cmd(out: Path, seed: int | None, listings: int | None, sea_listings
               "[default: MARKWATCH_MARKETPLACES_SEA_LISTINGS].")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="An empty directory for the store, evidence and crawl logs.")
+@click.option("--ocr", is_flag=True,
+              help="Also read text in listing photos (Tesseract, about a second a photo).")
 def score_cmd(only: str, seed: int | None, listings: int | None, sea_listings: int | None,
-              work_dir: Path) -> None:
+              work_dir: Path, ocr: bool) -> None:
     """Crawl some test marketplaces into a fresh SQLite store, screen, and score the alerts
     against the labels: overall, per marketplace (language) and per disguise type.
 
@@ -343,7 +345,7 @@ def score_cmd(only: str, seed: int | None, listings: int | None, sea_listings: i
             seed=s.marketplaces_seed if seed is None else seed,
             listings=s.marketplaces_listings if listings is None else listings,
             sea_listings=s.marketplaces_sea_listings if sea_listings is None else sea_listings,
-            on_step=lambda msg: click.echo(f"• {msg}", err=True),
+            on_step=lambda msg: click.echo(f"• {msg}", err=True), ocr=ocr,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

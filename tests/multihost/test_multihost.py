@@ -128,6 +128,7 @@ def test_two_hosts_one_killed_mid_crawl(pg_url, redis_url, s3_server, tmp_path):
         "MARKWATCH_MARKETPLACES_PORT": str(base),
         "MARKWATCH_MARKETPLACES_LISTINGS": str(LISTINGS),
         "MARKWATCH_MARKETPLACES_SEA_LISTINGS": "0",  # the three shops only (below)
+        "MARKWATCH_OCR_ENABLED": "0",  # text in photos has its own tests (about 1 s a photo)
     }
     engine = make_engine(pg_url)
     factory = session_factory(engine)

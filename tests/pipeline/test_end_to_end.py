@@ -163,6 +163,9 @@ def test_compose_services_as_processes_on_postgres_and_redis(pg_url, redis_url, 
         ),
         "MARKWATCH_SCHEDULE_INTERVAL": "2",
         "MARKWATCH_WORKER_CONCURRENCY": "2",
+        # text in photos has its own tests (tests/test_ocr.py); at about a second a photo it
+        # would turn this run's thousands of photos into an hour, as the demo leaves it off
+        "MARKWATCH_OCR_ENABLED": "0",
         # MinIO's place is taken by moto's S3 server; evidence-init creates the bucket
         **s3_server.env(f"mw-compose-{free_port()}"),
         "MARKWATCH_METRICS_HOST": "127.0.0.1",
