@@ -125,6 +125,6 @@ def test_a_notice_says_where_each_mark_is_in_force() -> None:
     html, _ = render_notice(holder=NS(name="Kestrel Outdoor GmbH", country="DE",
                                       contact_email=None),
                             marketplace=NS(name="Tokolaut Thailand"), case=NS(id=1),
-                            marks=[mark], documents=[], lines=[], signer="A. Reviewer",
+                            marks=[mark], documents=[], lines=[],
                             reference="N-1")
     assert "in force in EU, GB, TH (Madrid)" in html
