@@ -296,7 +296,7 @@ class MarkIndex:
         self._product_names: dict[str, object] = {}
         self._product_words: dict[str, object] = {}
         self._retail_usd: dict[int, float] = {}
-        priced: list[tuple[str, str, float]] = []  # (owner, product name's words, retail in USD)
+        priced: dict[str, list[tuple[str, float]]] = {}  # owner -> (product name's words, USD)
         fx = dict(self.config.fx_per_usd)
         for pidx, p in enumerate(self.products):
             for model in p.model_numbers:
@@ -328,15 +328,15 @@ class MarkIndex:
             if midx is not None and p.retail_price is not None and p.currency in fx:
                 usd = float(p.retail_price) / fx[p.currency]
                 self._retail_usd[midx] = min(self._retail_usd.get(midx, usd), usd)
-                priced.append((self.marks[midx].owner_id, " ".join(name_words), usd))
+                priced.setdefault(self.marks[midx].owner_id, []).append((" ".join(name_words), usd))
         # a mark with no product of its own is priced by its owner's products whose name carries
         # it ("Kestrel Trail Runner 2", registered under KESTREL, is sold as KESTREL TRAIL)
         for midx, m in enumerate(self.marks):
             if midx in self._retail_usd:
                 continue
             words = " ".join(word_tokens(fold(m.mark)))
-            named = [usd for owner, name, usd in priced
-                     if owner == m.owner_id and words and f" {words} " in f" {name} "]
+            named = [usd for name, usd in priced.get(m.owner_id, ())
+                     if words and f" {words} " in f" {name} "]
             if named:
                 self._retail_usd[midx] = min(named)
 
