@@ -101,9 +101,19 @@ def test_a_rule_on_sellers_in_a_network_with_our_infringers(filled, store_url):
         listings = _networked(s)
         confirmed = _alert(s, listings["net-confirmed"])
         rule = add_rule(scope, name="ring", action="review", conditions={"in_network": True})
-        # the matcher records the rest in one batch; the rule acts as it does
+        # the matcher records the rest in one batch; the rule acts as it does, asking the
+        # networks once for the batch
+        asked = []
+
+        def count(conn, cursor, statement, *rest) -> None:
+            if "seller_network_member" in statement:
+                asked.append(statement)
+
+        sa.event.listen(s.get_bind(), "before_cursor_execute", count)
         out = screen_listings(s, [listings[k] for k in ("net-friend", "no-network", "volt-friend")],
                               get_settings())
+        sa.event.remove(s.get_bind(), "before_cursor_execute", count)
+        assert len(asked) == 1
         assert len(out.alert_ids) == 3
         friend, lonely, volt_friend = (_alert(s, listings[k]) for k in
                                        ("net-friend", "no-network", "volt-friend"))
