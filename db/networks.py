@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from db.enforcement import Case
 from db.models import Alert, AlertStatus, Base, Listing, Marketplace
 from db.types import UTCDateTime, intpk
 
@@ -173,6 +172,10 @@ def linked_infringers(session: Session, rights_holder_id: int,
     another account this holder has a confirmed alert on or a case against: that network and
     those accounts. Only this holder's verdicts and cases count. One query per 500 seller names
     however many alerts and network members there are."""
+    # imported here: db.models imports this module at its end, and db.enforcement imports
+    # db.models, so a process that imports db.enforcement first would find it half-built
+    from db.enforcement import Case
+
     wanted = {(m, s) for m, s in sellers if s}
     me, other = aliased(SellerNetworkMember), aliased(SellerNetworkMember)
     confirmed = (sa.select(sa.func.min(Alert.id)).join(Listing, Listing.id == Alert.listing_id)
