@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.models import CrawlRun, CrawlStatus, Mark, Marketplace, RightsHolder, Watch
+from db.models import CrawlRun, CrawlSighting, CrawlStatus, Mark, Marketplace, RightsHolder, Watch
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def recent_runs(s: Session, *, limit: int = 50, marketplace: str | None = None,
     if rights_holder_id is not None:
         q = q.where(Watch.rights_holder_id == rights_holder_id)
     rows = s.execute(q.order_by(CrawlRun.id.desc()).limit(limit)).all()
+    so_far = _seen_so_far(s, [run.id for run, *_ in rows if run.status == CrawlStatus.RUNNING])
     out = []
     for run, code, holder, mark, terms in rows:
         stats = run.stats or {}
@@ -75,9 +76,20 @@ def recent_runs(s: Session, *, limit: int = 50, marketplace: str | None = None,
             id=run.id, marketplace=code, rights_holder=holder, mark=mark, terms=list(terms or []),
             status=run.status.value, created_at=run.created_at, started_at=run.started_at,
             finished_at=run.finished_at, pages_fetched=run.pages_fetched,
-            listings_seen=run.listings_seen, listings_new=run.listings_new,
+            listings_seen=so_far.get(run.id, run.listings_seen), listings_new=run.listings_new,
             listings_changed=run.listings_changed, items_dropped=run.items_dropped,
             stats=stats, error=run.error, worker=run.worker,
             finish_reason=stats.get("finish_reason"),
         ))
     return out
+
+
+def _seen_so_far(s: Session, running: list[int]) -> dict[int, int]:
+    """Listings a running crawl has stored so far (its figures are written when it ends; its
+    sightings as it goes)."""
+    if not running:
+        return {}
+    q = (sa.select(CrawlSighting.crawl_run_id, sa.func.count(sa.distinct(CrawlSighting.listing_id)))
+         .where(CrawlSighting.crawl_run_id.in_(running))
+         .group_by(CrawlSighting.crawl_run_id))
+    return {rid: n for rid, n in s.execute(q)}

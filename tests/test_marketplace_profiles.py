@@ -281,3 +281,29 @@ def test_probe_drafts_a_profile_for_each_shop_unaided(monkeypatch, tmp_path) -> 
           ", ".join(f"{c} {r}/{n}" for c, (r, n) in figures.items()))
     for code, (right, n) in figures.items():
         assert n >= 20 and right >= 0.95 * n, (code, right, n)
+
+
+def test_a_running_crawl_shows_the_listings_it_has_stored_so_far() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from db.listings import ListingFields, record_sighting, upsert_listing
+
+    _ready()
+    with transaction(_store()) as s:
+        watch = s.scalars(sa.select(Watch).join(Marketplace, Watch.marketplace_id == Marketplace.id)
+                          .where(Marketplace.code == "shopa")).first()
+        crawl = CrawlRun(watch_id=watch.id, status=CrawlStatus.RUNNING,
+                         started_at=datetime.now(UTC))
+        s.add(crawl)
+        s.flush()
+        for i, term in ((1, "kestrel"), (2, "kestrel"), (2, "红隼")):  # one listing, two terms
+            f = ListingFields(external_id=f"R{i}", url=f"http://127.0.0.1:9/p/R{i}",
+                              title=f"listing {i}", price=Decimal("9.90"), currency="USD")
+            lid = upsert_listing(s, watch.marketplace_id, f, seen_at=datetime.now(UTC),
+                                 crawl_run_id=crawl.id).listing_id
+            record_sighting(s, crawl.id, lid, term, i)
+        run_id = crawl.id
+    [row] = json.loads(run("crawls", "--run", str(run_id), "--format", "json").output)
+    assert row["status"] == "running" and row["listings_seen"] == 2
+    assert "2 seen" in run("crawls", "--run", str(run_id)).output

@@ -22,8 +22,8 @@ def _skipped_text(skipped: dict[str, int]) -> str:
               show_default=True)
 def crawls(marketplace: str | None, status: str | None, run_id: int | None, limit: int,
            fmt: str) -> None:
-    """Recent crawl runs, newest first: status, pages fetched, listings new and changed, pages
-    skipped with their reasons, errors. Each run's Scrapy log is kept under the data directory
+    """Recent crawl runs, newest first: status, pages fetched, listings seen (so far, for a
+    running crawl), new and changed, pages skipped with their reasons, errors. Each run's Scrapy log is kept under the data directory
     (crawls/<run id>.log)."""
     from db.crawl_runs import recent_runs
     from markwatch.cli import _sessions, _settings
@@ -65,12 +65,14 @@ def crawls(marketplace: str | None, status: str | None, run_id: int | None, limi
     table = Table(title=f"Crawl runs ({len(runs)})", expand=True)
     for col, kw in (("run", {"justify": "right"}), ("market", {}), ("mark", {}), ("status", {}),
                     ("started", {}), ("pages", {"justify": "right"}),
-                    ("new", {"justify": "right"}), ("changed", {"justify": "right"}),
+                    ("seen", {"justify": "right"}), ("new", {"justify": "right"}),
+                    ("changed", {"justify": "right"}),
                     ("skipped", {"ratio": 2}), ("error", {"ratio": 2})):
         table.add_column(col, overflow="fold", **kw)
     for r in runs:
         table.add_row(str(r.id), r.marketplace, Text(r.mark), r.status,
                       f"{r.started_at:%Y-%m-%d %H:%M}" if r.started_at else "-",
-                      str(r.pages_fetched), str(r.listings_new), str(r.listings_changed),
+                      str(r.pages_fetched), str(r.listings_seen), str(r.listings_new),
+                      str(r.listings_changed),
                       _skipped_text(crawl_skips(r.stats)), Text((r.error or "-")[:300]))
     Console(file=sys.stdout, width=max(140, Console().width)).print(table)
