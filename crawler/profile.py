@@ -36,6 +36,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 #: the spider that reads a profile; any other ``spider`` value names a Python spider
@@ -81,9 +82,10 @@ def _check_xpath(xpath: str) -> None:
 
 
 def _check_regex(pattern: str, groups: int | None = None) -> None:
+    # the reader runs profile patterns with the ``regex`` package (it has a time limit)
     try:
-        rx = re.compile(pattern)
-    except re.error as exc:
+        rx = regex.compile(pattern)
+    except regex.error as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
     if groups is not None and rx.groups != groups:
         raise ValueError(f"regular expression {pattern!r} needs exactly {groups} group(s)")

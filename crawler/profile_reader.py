@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, urljoin, urlsplit
 
+import regex
 from parsel import Selector
 
 from crawler.extract import (
@@ -130,6 +131,33 @@ def _strings(value: Any) -> list[str]:
     return [s] if s else []
 
 
+#: A profile's regular expressions run on text the marketplace (or an attacker) wrote: one that
+#: backtracks catastrophically on it stops after this many seconds and the page is a counted
+#: skip. The standard ``re`` has no time limit; the ``regex`` package has, with the same syntax.
+REGEX_SECONDS = 1.0
+
+
+class RuleTimeout(StructuredDataError):
+    """A profile's regular expression ran over its time limit on a page."""
+
+
+def search(pattern: str, text: str) -> Any:
+    """``regex.search`` with the profile time limit (RuleTimeout past it)."""
+    try:
+        return regex.search(pattern, text, timeout=REGEX_SECONDS)
+    except TimeoutError:
+        raise RuleTimeout(f"regular expression {pattern!r} ran over {REGEX_SECONDS:g} s "
+                          f"on {len(text):,} characters") from None
+
+
+def _finditer(pattern: str, text: str) -> list[Any]:
+    try:
+        return list(regex.finditer(pattern, text, timeout=REGEX_SECONDS))
+    except TimeoutError:
+        raise RuleTimeout(f"regular expression {pattern!r} ran over {REGEX_SECONDS:g} s "
+                          f"on {len(text):,} characters") from None
+
+
 def apply_rule(rule: Rule, sel: Selector, text: str, blob: Any = None) -> list[str]:
     """Every value ``rule`` finds, in page order, as published (surrounding whitespace
     trimmed)."""
@@ -144,7 +172,7 @@ def apply_rule(rule: Rule, sel: Selector, text: str, blob: Any = None) -> list[s
     if rule.regex:
         out = []
         for v in found:
-            for m in re.finditer(rule.regex, v):
+            for m in _finditer(rule.regex, v):
                 out.append((m.group(1) if m.groups() else m.group(0)).strip())
         found = out
     return [v for v in found if v]
@@ -178,7 +206,7 @@ def _result_links(profile: Profile, url: str, text: str, sel: Selector | None,
         absolute = urljoin(url, href)  # protocol-relative links are joined as a browser does
         if urlsplit(absolute).scheme not in ("http", "https"):
             page.skipped.append((absolute[:200], "not an http(s) link"))
-        elif pattern and not re.search(pattern, absolute):
+        elif pattern and not search(pattern, absolute):
             page.skipped.append((absolute, "link does not match product.link_pattern"))
         elif absolute not in links:
             links.append(absolute)
@@ -188,6 +216,16 @@ def _result_links(profile: Profile, url: str, text: str, sel: Selector | None,
 def read_results(profile: Profile, base_url: str, term: str, req: SearchRequest, url: str,
                  text: str, *, max_pages: int) -> ResultsPage:
     """Product links and the next search requests from one search page's text."""
+    try:
+        return _read_results(profile, base_url, term, req, url, text, max_pages=max_pages)
+    except RuleTimeout as exc:
+        page = ResultsPage()
+        page.skipped.append((url, f"search page not read: {exc}"))
+        return page
+
+
+def _read_results(profile: Profile, base_url: str, term: str, req: SearchRequest, url: str,
+                  text: str, *, max_pages: int) -> ResultsPage:
     r, p = profile.results, profile.pagination
     assert r is not None
     page = ResultsPage()
@@ -275,7 +313,8 @@ def _field_value(name: str, values: list[str], url: str) -> Any:
 def read_product(profile: Profile, url: str, body: bytes | str,
                  encoding: str = "UTF-8") -> ProductRead:
     """A product page's fields: structured data first (in the profile's order), then the field
-    rules filling what it left empty. Raises StructuredDataError on unreadable JSON-LD."""
+    rules filling what it left empty. Raises StructuredDataError on unreadable JSON-LD, and
+    RuleTimeout (one) when a rule's regular expression runs over its time limit."""
     pr = profile.product
     notes: list[str] = []
     data = extract_product(body, url, sources=pr.structured, encoding=encoding)
@@ -312,7 +351,7 @@ def read_product(profile: Profile, url: str, body: bytes | str,
 
 
 def listing_id(profile: Profile, url: str, data: ProductData | None) -> str | None:
-    m = re.search(profile.product.listing_id, urlsplit(url).path)
+    m = search(profile.product.listing_id, urlsplit(url).path)
     if m and m.group(1):
         return m.group(1)
     return data.sku if data else None

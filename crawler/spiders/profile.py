@@ -18,6 +18,7 @@ from crawler.extract import ProductData
 from crawler.profile import PROFILE_SPIDER, Profile, profile_from_json
 from crawler.profile_reader import (
     SearchRequest,
+    listing_id,
     read_product,
     read_results,
     search_request,
@@ -81,6 +82,9 @@ class ProfileSpider(MarketplaceSpider):
             yield self.product_request(link, term, req.offset + i)
         for nxt in page.next:
             yield self._request(term, nxt)
+
+    def listing_id(self, response: Response, data: ProductData) -> str | None:
+        return listing_id(self.profile, response.url, data)  # the profile's pattern, time-limited
 
     def extract(self, response: Response) -> ProductData | None:
         read = read_product(self.profile, response.url, response.body, response.encoding)

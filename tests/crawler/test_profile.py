@@ -258,3 +258,37 @@ listing_id = "/p/(\\\\d+)"
     assert nxt.page == 2 and nxt.body == "keyword=kestrel+%26+co&p=2" and nxt.offset == 2
     last = read_results(p, p.base_url, "x", nxt, nxt.url, page, max_pages=20)
     assert last.links and not last.next  # the profile's max_pages caps it
+
+
+SLOW = "(a|aa)+b"  # backtracks Fibonacci(n) times on a run of a without a b
+
+
+@pytest.mark.timeout(60)
+def test_a_regex_that_backtracks_forever_on_a_page_is_a_counted_skip() -> None:
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.profile_reader import RuleTimeout
+    from crawler.spiders.base import PARSE_ERRORS_STAT
+    from crawler.spiders.profile import ProfileSpider
+
+    hostile = "a" * 60
+    p = load_profile(GOOD + f'\n[product.fields]\ntitle = "h1"\nprice = ".price"\n'
+                     f'seller = {{ css = "div.shop::text", regex = "{SLOW}" }}\n')
+    page = (f'<h1>Kestrel boot</h1><span class="price">$12.00</span>'
+            f'<div class="shop">{hostile}</div>')
+    with pytest.raises(RuleTimeout, match="ran over"):
+        read_product(p, "https://shop.example/p/1", page)
+    crawler = get_crawler(ProfileSpider)
+    spider = ProfileSpider.from_crawler(crawler, profile=p.model_dump(by_alias=True),
+                                        terms="kestrel")
+    response = HtmlResponse("https://shop.example/p/1", body=page.encode(), encoding="utf-8")
+    assert list(spider.parse_product(response)) == []
+    assert crawler.stats.get_value(PARSE_ERRORS_STAT) == 1
+    # on a search page: its links are not read, and it is counted as a search error
+    links = load_profile(GOOD.replace('links = "div.card a.title::attr(href)"',
+                                      f'links = {{ css = "div.card::text", regex = "{SLOW}" }}'))
+    req = search_request(links, links.base_url, "kestrel")
+    got = read_results(links, links.base_url, "kestrel", req, req.url,
+                       f'<div class="card">{hostile}</div>', max_pages=2)
+    assert not got.links and "ran over" in got.skipped[0][1]
