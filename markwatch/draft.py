@@ -36,6 +36,7 @@ from parsel import Selector
 from crawler.extract import StructuredDataError, extract_product, inline_json
 from crawler.outbound import OutboundClient
 from crawler.profile import Profile, validate_profile
+from markwatch.render import Renderer
 
 _SHELL_SCRIPT = re.compile(r"""fetch\(\s*["'](/[\w/.-]+)""")
 _SELLER_KEYS = ("seller", "shop", "store", "vendor", "merchant")
@@ -163,7 +164,9 @@ def _paths(v: Any, path: str) -> list[str]:
 
 
 def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | None = None,
-                  product_pages: int = 5) -> Draft:
+                  product_pages: int = 5, renderer: Renderer | None = None) -> Draft:
+    """Draft a profile for the site at ``url``. ``renderer`` runs a search page whose results
+    only scripts fill in, when neither its links nor a JSON endpoint it names give them."""
     home, _, text = _get(client, url)
     parts = urlsplit(home)
     base = f"{parts.scheme}://{parts.netloc}"
@@ -180,23 +183,81 @@ def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | No
     d.data["search"] = {"url": f"{search_path}?{param}={{term}}"}
     d.found.append(f"search form: {search_path}?{param}=")
     surl, _ctype, stext = _get(client, urljoin(base, f"{search_path}?{param}={term}"))
-    sel = Selector(text=stext)
+    product_links = _html_results(d, Selector(text=stext), surl, search_path, param)
+    if product_links is None:
+        if _endpoint(Selector(text=stext), stext):
+            product_links = _api(d, client, base, stext, param, term)
+        elif renderer is not None:
+            product_links = _rendered(d, renderer, surl, stext, search_path, param)
+        else:
+            raise DraftError("the search page has no result links and names no JSON endpoint")
+    _product(d, client, product_links[:product_pages])
+    return d
+
+
+def _html_results(d: Draft, sel: Selector, surl: str, search_path: str,
+                  param: str) -> list[str] | None:
+    """Results as links to one kind of page (at least three), and the pagination; None when
+    the page has no such links."""
     links = _links(sel, surl)
     shapes = Counter(s for s in (_shape(urlsplit(u).path) for u in links) if s)
     best = shapes.most_common(1)
-    if best and best[0][1] >= 3:
-        (prefix, suffix), _n = best[0]
-        lid = f"{re.escape(prefix)}([^/?#]+?){re.escape(suffix)}" if suffix else \
-            f"{re.escape(prefix)}([^/?#]+)"
-        d.data["results"] = {"kind": "html", "links": {"css": f'a[href*="{prefix}"]::attr(href)'}}
-        d.data["product"] = {"listing_id": lid.replace("\\/", "/"),
-                             "link_pattern": re.escape(prefix).replace("\\/", "/")}
-        product_links = [u for u in links if _shape(urlsplit(u).path) == (prefix, suffix)]
-        _html_pagination(d, sel, surl, search_path, param)
-    else:
-        product_links = _api(d, client, base, stext, param, term)
-    _product(d, client, product_links[:product_pages])
-    return d
+    if not best or best[0][1] < 3:
+        return None
+    (prefix, suffix), _n = best[0]
+    lid = f"{re.escape(prefix)}([^/?#]+?){re.escape(suffix)}" if suffix else \
+        f"{re.escape(prefix)}([^/?#]+)"
+    d.data["results"] = {"kind": "html", "links": {"css": f'a[href*="{prefix}"]::attr(href)'}}
+    d.data["product"] = {"listing_id": lid.replace("\\/", "/"),
+                         "link_pattern": re.escape(prefix).replace("\\/", "/")}
+    _html_pagination(d, sel, surl, search_path, param)
+    return [u for u in links if _shape(urlsplit(u).path) == (prefix, suffix)]
+
+
+def _rendered(d: Draft, renderer: Renderer, surl: str, plain: str, search_path: str,
+              param: str) -> list[str]:
+    """The search page run in the browser: its result links in the DOM the scripts built,
+    ``render = "browser"`` and a ``wait_for`` selector for the element that holds them."""
+    page = renderer.render(surl)
+    sel = Selector(text=page.html)
+    links = _html_results(d, sel, page.url, search_path, param)
+    if links is None:
+        raise DraftError("the search page has no result links and names no JSON endpoint, "
+                         "even once its scripts ran in a browser")
+    d.data["render"] = "browser"
+    link_css = d.data["results"]["links"]["css"].removesuffix("::attr(href)")
+    wait = _wait_for(sel, Selector(text=plain), link_css)
+    d.data["results"]["wait_for"] = wait
+    d.found.append(f"results: filled in by scripts; the search page runs in a browser, "
+                   f"waiting for {wait}")
+    return links
+
+
+_CSS_NAME = re.compile(r"-?[A-Za-z_][\w-]*")
+
+
+def _wait_for(rendered: Selector, plain: Selector, link_css: str) -> str:
+    """A CSS selector for the nearest element around the result links that the scripts made
+    (it is not in the page as served, and holds every result link); else the links' own."""
+    first = rendered.css(link_css)
+    total = len(first)
+    if not total:
+        return link_css
+    for node in reversed(first[0].xpath("ancestor::*")):
+        tag = node.root.tag
+        if not isinstance(tag, str) or tag in ("html", "body"):
+            break
+        ident = node.attrib.get("id", "")
+        classes = [c for c in node.attrib.get("class", "").split() if _CSS_NAME.fullmatch(c)]
+        if ident and _CSS_NAME.fullmatch(ident):
+            css = f"{tag}#{ident}"
+        elif classes:
+            css = tag + "".join(f".{c}" for c in classes)
+        else:
+            continue
+        if not plain.css(css) and len(rendered.css(f"{css} {link_css}")) == total:
+            return css
+    return link_css
 
 
 def _html_pagination(d: Draft, sel: Selector, surl: str, search_path: str, param: str) -> None:
@@ -224,11 +285,15 @@ def _html_pagination(d: Draft, sel: Selector, surl: str, search_path: str, param
     d.missing.append("pagination (no next link or page-2 link on the first results page)")
 
 
+def _endpoint(sel: Selector, stext: str) -> str | None:
+    """The JSON endpoint a script-filled results page names in its own text."""
+    return sel.xpath("//@data-endpoint").get() or next(iter(_SHELL_SCRIPT.findall(stext)), None)
+
+
 def _api(d: Draft, client: OutboundClient, base: str, stext: str, param: str,
          term: str) -> list[str]:
     sel = Selector(text=stext)
-    endpoint = sel.xpath("//@data-endpoint").get() or next(
-        iter(_SHELL_SCRIPT.findall(stext)), None)
+    endpoint = _endpoint(sel, stext)
     if not endpoint:
         raise DraftError("the search page has no result links and names no JSON endpoint")
     limit = sel.xpath("//@data-limit").get()
@@ -297,12 +362,23 @@ def _works(rule: dict[str, str], pages: list[tuple[str, str, str]], share: float
     return hits >= share * len(pages)
 
 
+def _varies(rule: dict[str, str], pages: list[tuple[str, str, str]]) -> bool:
+    """Whether ``rule`` reads more than one value over ``pages`` (a title that is the same on
+    every product page is the shop's name, not the product's)."""
+    from crawler.profile import Rule
+    from crawler.profile_reader import apply_rule
+
+    r = Rule.model_validate(rule)
+    values = {tuple(apply_rule(r, Selector(text=t), t)) for _, _, t in pages}
+    return len(pages) < 2 or len(values) > 1
+
+
 def _text_rules(d: Draft, pages: list[tuple[str, str, str]]) -> None:
     """Field rules for pages without structured data: the title from ``h1`` or ``<title>``, the
     price and currency from the first price-like text, the seller after a seller label."""
     fields: dict[str, Any] = {}
     for rule in ({"css": "h1::text"}, {"css": "title::text"}):
-        if _works(rule, pages, 0.8):
+        if _works(rule, pages, 0.8) and _varies(rule, pages):
             fields["title"] = rule
             break
     price = {"xpath": "//body//text()", "regex": f"({PRICE_RX})"}
@@ -353,31 +429,122 @@ def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
     product["structured"] = order + [s for s in ("json-ld", "microdata", "opengraph")
                                      if s not in order]
     d.found.append(f"structured data: {', '.join(order) or 'none'}")
-    if not order:
+    if not order and not _script_rules(d, pages):
         _text_rules(d, pages)
     if any(seller_from[s] for s in order):
         return
     if "seller" in product.get("fields", {}):
         return
     for _purl, _, ptext in pages:
-        sel = Selector(text=ptext)
-        candidates: list[tuple[str, Any]] = []
-        sid = sel.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
-        if sid:
-            with contextlib.suppress(ValueError):  # not JSON: nothing to read there
-                candidates.append(("#__NEXT_DATA__", json.loads(sid)))
-        for var in _SCRIPT_VARS:
-            try:
-                blob = inline_json(ptext, var)
-            except StructuredDataError:
-                continue
-            if blob is not None:
-                candidates.append((var, blob))
-        for script, blob in candidates:
+        for script, blob in _embedded(ptext):
+            if product.get("script", script) != script:
+                continue  # the profile reads one embedded JSON, already chosen
             path = _seller_path(blob)
             if path:
                 product["script"] = script
-                product["fields"] = {"seller": {"json": path}}
+                product.setdefault("fields", {})["seller"] = {"json": path}
                 d.found.append(f"seller: {script} {path}")
                 return
     d.missing.append("the seller (not in structured data nor in an embedded JSON)")
+
+
+def _embedded(ptext: str) -> list[tuple[str, Any]]:
+    """The embedded JSON blobs of a page (``__NEXT_DATA__``, ``window.__DATA__`` …), named as
+    a profile's ``script`` names them."""
+    sel = Selector(text=ptext)
+    candidates: list[tuple[str, Any]] = []
+    sid = sel.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
+    if sid:
+        with contextlib.suppress(ValueError):  # not JSON: nothing to read there
+            candidates.append(("#__NEXT_DATA__", json.loads(sid)))
+    for var in _SCRIPT_VARS:
+        try:
+            blob = inline_json(ptext, var)
+        except StructuredDataError:
+            continue
+        if blob is not None:
+            candidates.append((var, blob))
+    return candidates
+
+
+_TITLE_KEYS = ("title", "name", "product_name", "productname", "label")
+_PRICE_KEYS = ("price", "amount", "value", "sale_price", "current_price", "prix")
+_CURRENCY_KEYS = ("currency", "currency_code", "currencycode", "pricecurrency", "devise")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _leaves(v: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every string or number under the objects of ``v``."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(v, dict):
+        for k, x in v.items():
+            p = f"{path}.{k}" if path else str(k)
+            if isinstance(x, str | int | float) and not isinstance(x, bool):
+                out.append((p, x))
+            elif isinstance(x, dict):
+                out += _leaves(x, p)
+    return out
+
+
+def _is_title(path: str, values: list[Any]) -> bool:
+    *parents, last = path.lower().split(".")
+    return (last in _TITLE_KEYS and not any(k in p for p in parents for k in _SELLER_KEYS)
+            and all(isinstance(v, str) and v.strip() for v in values)
+            and (len(values) < 2 or len(set(values)) > 1))
+
+
+def _is_price(path: str, values: list[Any]) -> bool:
+    *parents, last = path.lower().split(".")
+    pricey = last in ("price", "sale_price", "current_price", "prix") or (
+        last in _PRICE_KEYS and any(k in p for p in parents for k in ("price", "offer", "prix")))
+    return pricey and all(isinstance(v, int | float) or (isinstance(v, str)
+                                                          and _NUMBER.fullmatch(v.strip()))
+                          for v in values)
+
+
+def _is_currency(path: str, values: list[Any]) -> bool:
+    last = path.lower().rsplit(".", 1)[-1]
+    return last in _CURRENCY_KEYS and all(isinstance(v, str) and re.fullmatch(r"[A-Z]{3}", v)
+                                          for v in values)
+
+
+def _pick(seen: dict[str, list[Any]], test: Any, least: float) -> str | None:
+    """The shortest path whose values (on at least ``least`` pages) pass ``test``."""
+    fits = [p for p, vs in seen.items() if len(vs) >= least and test(p, vs)]
+    return min(fits, key=lambda p: p.count("."), default=None)
+
+
+def _script_rules(d: Draft, pages: list[tuple[str, str, str]]) -> bool:
+    """``json`` field rules over an embedded JSON the product pages share (``__NEXT_DATA__``,
+    ``window.__DATA__``): the title, price, currency and seller keys, by their names, where
+    the values fit (a price is a number, a currency three capitals, titles differ from page
+    to page). True when it found a title and a price."""
+    blobs: dict[str, list[Any]] = {}
+    for _, _, ptext in pages:
+        for script, blob in _embedded(ptext):
+            blobs.setdefault(script, []).append(blob)
+    for script, found in blobs.items():
+        if len(found) < 0.6 * len(pages):
+            continue
+        seen: dict[str, list[Any]] = {}
+        for blob in found:
+            for path, value in _leaves(blob):
+                seen.setdefault(path, []).append(value)
+
+        title, price = _pick(seen, _is_title, 0.8 * len(pages)), _pick(
+            seen, _is_price, 0.6 * len(pages))
+        if not (title and price):
+            continue
+        fields = {"title": {"json": title}, "price": {"json": price}}
+        currency = _pick(seen, _is_currency, 0.6 * len(pages))
+        if currency:
+            fields["currency"] = {"json": currency}
+        seller = next(filter(None, (_seller_path(b) for b in found)), None)
+        if seller:
+            fields["seller"] = {"json": seller}
+        d.data["product"]["script"] = script
+        d.data["product"]["fields"] = fields
+        d.found.append(f"field rules over the embedded JSON {script}: "
+                       + ", ".join(f"{k} {v['json']}" for k, v in fields.items()))
+        return True
+    return False

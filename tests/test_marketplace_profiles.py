@@ -262,10 +262,14 @@ def _draft_and_score(monkeypatch, tmp_path: Path, code: str, base_url: str, shop
 def test_probe_drafts_a_profile_for_each_shop_unaided(monkeypatch, tmp_path) -> None:
     """``probe URL --term WORD`` proposes a profile from the site alone; on the product pages
     its search reaches (two result pages), it must read title, price, currency and seller right
-    on at least 95% of the pages that are not served broken: the three bundled shops, and
-    Pasarku, whose pages carry no structured data at all."""
+    on at least 95% of the pages that are not served broken: the three bundled shops,
+    Pasarku, whose pages carry no structured data at all, and Vitrine, whose results only
+    JavaScript shows (its search pages run in chromium) and whose product data is an embedded
+    ``__NEXT_DATA__`` JSON."""
     from fixtures.marketplaces import generate
     from fixtures.marketplaces.cardshop import SHOP, CardShop, card_listings
+    from fixtures.marketplaces.jsshop import SHOP as VITRINE
+    from fixtures.marketplaces.jsshop import JsShop, vitrine_listings
     from fixtures.marketplaces.server import running_shop
 
     assert run("db", "upgrade").exit_code == 0
@@ -277,7 +281,83 @@ def test_probe_drafts_a_profile_for_each_shop_unaided(monkeypatch, tmp_path) -> 
     card = CardShop(SHOP, card_listings(generate(7, 600)))
     with running_shop(card) as url:
         figures["pasarku"] = _draft_and_score(monkeypatch, tmp_path, "pasarku", url, card)
+    vitrine = JsShop(VITRINE, vitrine_listings(generate(7, 600)))
+    with running_shop(vitrine) as url:
+        figures["vitrine"] = _draft_and_score(monkeypatch, tmp_path, "vitrine", url, vitrine)
+    drafted = (tmp_path / "vitrine.toml").read_text(encoding="utf-8")
+    assert 'render = "browser"' in drafted and "wait_for = " in drafted
+    assert 'render = "browser"' not in (tmp_path / "pasarku.toml").read_text(encoding="utf-8")
     print("draft profiles, product pages read right:",
           ", ".join(f"{c} {r}/{n}" for c, (r, n) in figures.items()))
     for code, (right, n) in figures.items():
         assert n >= 20 and right >= 0.95 * n, (code, right, n)
+
+
+def _vitrine_right(shop, items: dict[str, dict]) -> int:
+    return sum((it["title"], str(it["price"]), it["currency"], it["seller"]) == (
+        shop.by_id[lid].title, str(shop.by_id[lid].price), shop.by_id[lid].currency,
+        shop.by_id[lid].seller) for lid, it in items.items())
+
+
+def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
+        monkeypatch, tmp_path) -> None:
+    """Vitrine's drafted profile, stored as it stands: ``check`` runs its search pages in
+    chromium and reads the right fields, and a real Scrapy crawl with it (browser mode, the
+    guard on every request the page makes) reaches and reads every listing the search shows."""
+    from fixtures.marketplaces import generate, watch_terms
+    from fixtures.marketplaces.jsshop import SHOP as VITRINE
+    from fixtures.marketplaces.jsshop import JsShop, vitrine_listings
+    from fixtures.marketplaces.server import running_shop
+
+    _ready()
+    shop = JsShop(VITRINE, vitrine_listings(generate(7, 600)))
+    draft = tmp_path / "vitrine.toml"
+    with running_shop(shop) as url:
+        monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(url).netloc)
+        get_settings.cache_clear()
+        r = run("marketplaces", "probe", url, "--term", "kestrel", "--products", "3",
+                "--code", "vitrine", "--out", str(draft))
+        assert r.exit_code == 0, r.output
+        assert "rendered in the browser" in r.output and "no warnings" in r.output
+        assert run("marketplaces", "add", str(draft)).exit_code == 0
+        r = run("marketplaces", "check", "vitrine", "--term", "kestrel", "--format", "json")
+        assert r.exit_code == 0, r.output
+        report = json.loads(r.stdout)
+        assert len(report["searches"]) == 2 and not report["warnings"], report["warnings"]
+        checked = {p["listing_id"]: p["fields"] for p in report["products"]
+                   if not shop.by_id[p["listing_id"]].broken}
+        assert len(checked) >= 8 and _vitrine_right(shop, checked) == len(checked)
+
+        terms = watch_terms("shopb")
+        watch = "|".join(next(iter(terms.values())))
+        out = tmp_path / "vitrine.jsonl"
+        p = subprocess.run([sys.executable, str(REPO / "tests" / "crawler" / "crawl_runner.py"),
+                            str(draft), url, str(out), watch],
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                           capture_output=True, timeout=240)
+        assert p.returncode == 0, p.stderr.decode()[-3000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    items = {r["listing_id"]: r for r in rows if r["kind"] == "item"}
+    reachable = {li.listing_id for t in watch.split("|")
+                 for li in shop.search(t)[: 20 * shop.page_size] if not li.broken}
+    right = _vitrine_right(shop, items)
+    print(f"vitrine, drafted profile crawled: {len(items)}/{len(reachable)} listings reached, "
+          f"{right}/{len(items)} with title, price, currency and seller right")
+    assert reachable and set(items) == reachable and right == len(items)
+
+
+def test_probe_without_a_browser_names_the_setting(monkeypatch, tmp_path) -> None:
+    from fixtures.marketplaces import generate
+    from fixtures.marketplaces.jsshop import SHOP as VITRINE
+    from fixtures.marketplaces.jsshop import JsShop, vitrine_listings
+    from fixtures.marketplaces.server import running_shop
+
+    shop = JsShop(VITRINE, vitrine_listings(generate(7, 100)))
+    with running_shop(shop) as url:
+        monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(url).netloc)
+        monkeypatch.setenv("MARKWATCH_CRAWL_BROWSER", str(tmp_path / "no-chromium"))
+        get_settings.cache_clear()
+        r = CliRunner().invoke(main, ["marketplaces", "probe", url, "--term", "kestrel"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert "MARKWATCH_CRAWL_BROWSER" in r.output and "Traceback" not in r.output
+    assert f"no browser at {tmp_path / 'no-chromium'}" in r.output
