@@ -7,14 +7,18 @@ What it looks for, in order (every fetch through the SSRF-guarded client, robots
 2. the results: on the search page, links to one kind of page (the path shape most result links
    share, e.g. ``/item/…``); or, when the page is a script-filled shell, the JSON endpoint it
    names (a ``data-endpoint`` attribute or a ``fetch("/api/…")`` call), asked with the form's
-   parameter, its list of results and their URL key;
+   parameter, its list of results and their URL key; or, when it names none, the page run in
+   chromium (``markwatch/render.py``, the crawl's browser and request guard) and its links read
+   from the DOM its scripts built: ``render = "browser"``, with ``wait_for`` the element the
+   scripts made around the links;
 3. the pagination: a ``rel="next"`` link, a link to page 2 of the same search (its parameter),
    an announced page count (``data-total-pages``), or the API's ``has_more``/``next_offset``;
 4. the product pages: which structured data (JSON-LD, microdata, OpenGraph) gives a title and a
-   price on the first pages; without any, field rules (the title from ``h1`` or ``<title>``, the
+   price on the first pages; without any, ``json`` rules over an embedded JSON the pages share
+   (``__NEXT_DATA__``, ``window.__DATA__``: the title, price, currency and seller keys), else
+   field rules (the title from ``h1`` or ``<title>`` unless it is the same on every page, the
    price and currency from the first price-like text, the seller after a seller label); and,
-   when nothing gives the seller, an embedded JSON (``window.__DATA__``, ``__NEXT_DATA__``) key
-   that names the shop.
+   when nothing gives the seller, an embedded JSON key that names the shop.
 
 It writes what it found as a profile; what it could not find is left out and said.
 These are heuristics (no library drafts scraping rules from one search); each step is small so
@@ -36,6 +40,7 @@ from parsel import Selector
 from crawler.extract import StructuredDataError, extract_product, inline_json
 from crawler.outbound import OutboundClient
 from crawler.profile import Profile, validate_profile
+from markwatch.probe import Robots
 from markwatch.render import Renderer
 
 _SHELL_SCRIPT = re.compile(r"""fetch\(\s*["'](/[\w/.-]+)""")
@@ -87,7 +92,9 @@ class Draft:
         return "\n".join(lines) + "\n"
 
 
-def _get(client: OutboundClient, url: str) -> tuple[str, str, str]:
+def _get(client: OutboundClient, robots: Robots, url: str) -> tuple[str, str, str]:
+    if not robots.allowed(url):
+        raise DraftError(f"{url} is disallowed by robots.txt")
     r = client.request("GET", url)
     if r.status != 200:
         raise DraftError(f"{url} answered {r.status}")
@@ -167,7 +174,8 @@ def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | No
                   product_pages: int = 5, renderer: Renderer | None = None) -> Draft:
     """Draft a profile for the site at ``url``. ``renderer`` runs a search page whose results
     only scripts fill in, when neither its links nor a JSON endpoint it names give them."""
-    home, _, text = _get(client, url)
+    robots = Robots(client)
+    home, _, text = _get(client, robots, url)
     parts = urlsplit(home)
     base = f"{parts.scheme}://{parts.netloc}"
     host = (parts.hostname or "shop").split(".")
@@ -182,16 +190,16 @@ def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | No
     search_path = urlsplit(action).path or "/"
     d.data["search"] = {"url": f"{search_path}?{param}={{term}}"}
     d.found.append(f"search form: {search_path}?{param}=")
-    surl, _ctype, stext = _get(client, urljoin(base, f"{search_path}?{param}={term}"))
+    surl, _ctype, stext = _get(client, robots, urljoin(base, f"{search_path}?{param}={term}"))
     product_links = _html_results(d, Selector(text=stext), surl, search_path, param)
     if product_links is None:
         if _endpoint(Selector(text=stext), stext):
-            product_links = _api(d, client, base, stext, param, term)
+            product_links = _api(d, client, robots, base, stext, param, term)
         elif renderer is not None:
             product_links = _rendered(d, renderer, surl, stext, search_path, param)
         else:
             raise DraftError("the search page has no result links and names no JSON endpoint")
-    _product(d, client, product_links[:product_pages])
+    _product(d, client, robots, product_links[:product_pages])
     return d
 
 
@@ -290,7 +298,7 @@ def _endpoint(sel: Selector, stext: str) -> str | None:
     return sel.xpath("//@data-endpoint").get() or next(iter(_SHELL_SCRIPT.findall(stext)), None)
 
 
-def _api(d: Draft, client: OutboundClient, base: str, stext: str, param: str,
+def _api(d: Draft, client: OutboundClient, robots: Robots, base: str, stext: str, param: str,
          term: str) -> list[str]:
     sel = Selector(text=stext)
     endpoint = _endpoint(sel, stext)
@@ -305,7 +313,7 @@ def _api(d: Draft, client: OutboundClient, base: str, stext: str, param: str,
     if limit and limit.isdigit():
         d.data["search"]["page_size"] = int(limit)
     first = url.replace("{term}", term).replace("{offset}", "0").replace("{limit}", limit or "")
-    aurl, _, atext = _get(client, urljoin(base, first))
+    aurl, _, atext = _get(client, robots, urljoin(base, first))
     try:
         data = json.loads(atext)
     except ValueError as exc:
@@ -402,12 +410,12 @@ def _text_rules(d: Draft, pages: list[tuple[str, str, str]]) -> None:
         d.missing.append("no structured data, and no rule found for " + ", ".join(missing))
 
 
-def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
+def _product(d: Draft, client: OutboundClient, robots: Robots, links: list[str]) -> None:
     product = d.data.setdefault("product", {})
     pages = []
     for u in links:
         try:
-            pages.append(_get(client, u))
+            pages.append(_get(client, robots, u))
         except (DraftError, OSError):
             continue
     if not pages:

@@ -91,7 +91,7 @@ class ProbeReport:
                 "warnings": self.warnings}
 
 
-class _Robots:
+class Robots:
     """robots.txt for each host, read once, with the crawler's policy: 4xx allows everything,
     5xx or an unreachable robots.txt disallows the host."""
 
@@ -129,7 +129,7 @@ def _retry_after(r: OutboundResponse) -> float | None:
     return wait if wait <= MAX_RETRY_AFTER else None
 
 
-def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
+def _fetch(client: OutboundClient, robots: Robots, method: str, url: str,
            headers: dict[str, str] | None = None, body: str | None = None
            ) -> tuple[Fetch, OutboundResponse | None]:
     if not robots.allowed(url):
@@ -148,7 +148,7 @@ def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
     return Fetch(r.url, r.status, note), r
 
 
-def _render(renderer: Renderer, robots: _Robots, url: str, wait_for: str | None
+def _render(renderer: Renderer, robots: Robots, url: str, wait_for: str | None
             ) -> tuple[Fetch, str | None]:
     """A search page run in the browser, as the crawl runs it (``render = "browser"``)."""
     if not robots.allowed(url):
@@ -172,7 +172,7 @@ def probe(profile: Profile, term: str, client: OutboundClient, *, pages: int = 1
         with probe_renderer() as own:
             return probe(profile, term, client, pages=pages, products=products, renderer=own)
     report = ProbeReport(profile, term)
-    robots = _Robots(client)
+    robots = Robots(client)
     queue: list[SearchRequest] = [search_request(profile, profile.base_url, term, 1)]
     wait_for = profile.results.wait_for if profile.results else None
     while queue and len(report.searches) < pages:

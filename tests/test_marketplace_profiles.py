@@ -361,3 +361,23 @@ def test_probe_without_a_browser_names_the_setting(monkeypatch, tmp_path) -> Non
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert "MARKWATCH_CRAWL_BROWSER" in r.output and "Traceback" not in r.output
     assert f"no browser at {tmp_path / 'no-chromium'}" in r.output
+
+
+def test_the_draft_obeys_robots_txt(monkeypatch) -> None:
+    """A shop whose robots.txt disallows its search is not drafted from it (found by this
+    test: the draft read pages without asking robots.txt)."""
+    from fixtures.marketplaces import generate
+    from fixtures.marketplaces.jsshop import SHOP as VITRINE
+    from fixtures.marketplaces.jsshop import JsShop, vitrine_listings
+    from fixtures.marketplaces.server import running_shop
+
+    class Closed(JsShop):
+        robots_extra = ("Disallow: /recherche",)
+
+    shop = Closed(VITRINE, vitrine_listings(generate(7, 100)))
+    with running_shop(shop) as url:
+        monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(url).netloc)
+        get_settings.cache_clear()
+        r = CliRunner().invoke(main, ["marketplaces", "probe", url, "--term", "kestrel"])
+    assert r.exit_code == 1, r.output
+    assert f"{url}/recherche?q=kestrel is disallowed by robots.txt" in r.output
