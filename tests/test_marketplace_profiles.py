@@ -381,3 +381,11 @@ def test_the_draft_obeys_robots_txt(monkeypatch) -> None:
         r = CliRunner().invoke(main, ["marketplaces", "probe", url, "--term", "kestrel"])
     assert r.exit_code == 1, r.output
     assert f"{url}/recherche?q=kestrel is disallowed by robots.txt" in r.output
+
+
+def test_a_store_without_its_tables_is_a_clear_error(tmp_path: Path) -> None:
+    """``marketplaces add`` on a fresh data directory, before ``db upgrade``: a message that
+    says what to run, not a traceback (found walking the README's "Watch a new marketplace")."""
+    r = CliRunner().invoke(main, ["marketplaces", "add", str(DIRECTORY / "shopc.toml")])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert "the store has no marketplace table: run `markwatch db upgrade` first" in r.output
