@@ -28,6 +28,7 @@ that a wrong guess is easy to see in the probe's report and to correct in the TO
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import re
 from collections import Counter
@@ -192,13 +193,18 @@ def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | No
     d.found.append(f"search form: {search_path}?{param}=")
     surl, _ctype, stext = _get(client, robots, urljoin(base, f"{search_path}?{param}={term}"))
     product_links = _html_results(d, Selector(text=stext), surl, search_path, param)
-    if product_links is None:
-        if _endpoint(Selector(text=stext), stext):
+    if product_links is None and _endpoint(Selector(text=stext), stext):
+        before = copy.deepcopy(d.data), list(d.found)
+        try:
             product_links = _api(d, client, robots, base, stext, param, term)
-        elif renderer is not None:
-            product_links = _rendered(d, renderer, surl, stext, search_path, param)
-        else:
+        except DraftError:
+            if renderer is None:
+                raise
+            d.data, d.found = before  # the endpoint gave no usable results: try the browser
+    if product_links is None:
+        if renderer is None:
             raise DraftError("the search page has no result links and names no JSON endpoint")
+        product_links = _rendered(d, renderer, surl, stext, search_path, param)
     _product(d, client, robots, product_links[:product_pages])
     return d
 
@@ -230,8 +236,8 @@ def _rendered(d: Draft, renderer: Renderer, surl: str, plain: str, search_path: 
     sel = Selector(text=page.html)
     links = _html_results(d, sel, page.url, search_path, param)
     if links is None:
-        raise DraftError("the search page has no result links and names no JSON endpoint, "
-                         "even once its scripts ran in a browser")
+        raise DraftError("the search page has no result links, nor a JSON endpoint that gives "
+                         "them, even once its scripts ran in a browser")
     d.data["render"] = "browser"
     link_css = d.data["results"]["links"]["css"].removesuffix("::attr(href)")
     wait = _wait_for(sel, Selector(text=plain), link_css)

@@ -389,3 +389,35 @@ def test_a_store_without_its_tables_is_a_clear_error(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["marketplaces", "add", str(DIRECTORY / "shopc.toml")])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
     assert "the store has no marketplace table: run `markwatch db upgrade` first" in r.output
+
+
+def test_a_named_endpoint_without_result_urls_falls_back_to_the_browser(monkeypatch,
+                                                                         tmp_path) -> None:
+    """A results page whose script is inline names its JSON endpoint, but the endpoint gives
+    ids, not URLs: the draft does not stop there, it runs the page in chromium."""
+    from fixtures.marketplaces import generate
+    from fixtures.marketplaces.jsshop import APP_JS, JsShop, vitrine_listings
+    from fixtures.marketplaces.jsshop import SHOP as VITRINE
+    from fixtures.marketplaces.server import running_shop
+    from fixtures.marketplaces.shops import HTML, Response
+
+    class Inline(JsShop):
+        def route(self, path: str, query: dict[str, str]):
+            if path == "/recherche":
+                return Response(200, ('<!DOCTYPE html><html><head><title>Vitrine</title></head>'
+                                      f'<body><div id="app"></div><script>{APP_JS}</script>'
+                                      '</body></html>').encode(), HTML)
+            return super().route(path, query)
+
+    shop = Inline(VITRINE, vitrine_listings(generate(7, 300)))
+    out = tmp_path / "inline.toml"
+    with running_shop(shop) as url:
+        monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(url).netloc)
+        get_settings.cache_clear()
+        r = run("marketplaces", "probe", url, "--term", "kestrel", "--products", "3",
+                "--out", str(out), "--format", "json")
+    assert r.exit_code == 0, r.output
+    drafted = out.read_text(encoding="utf-8")
+    assert 'render = "browser"' in drafted and "/api/v2/find" not in drafted
+    report = json.loads(r.stdout)
+    assert len(report["links"]) == shop.page_size and not report["warnings"]
