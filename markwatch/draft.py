@@ -15,7 +15,8 @@ What it looks for, in order (every fetch through the SSRF-guarded client, robots
    an announced page count (``data-total-pages``), or the API's ``has_more``/``next_offset``;
 4. the product pages: which structured data (JSON-LD, microdata, OpenGraph) gives a title and a
    price on the first pages; without any, ``json`` rules over an embedded JSON the pages share
-   (``__NEXT_DATA__``, ``window.__DATA__``: the title, price, currency and seller keys), else
+   (``__NEXT_DATA__``, ``window.__DATA__``: the title, price, currency and seller keys;
+   ``markwatch/draft_json.py``), else
    field rules (the title from ``h1`` or ``<title>`` unless it is the same on every page, the
    price and currency from the first price-like text, the seller after a seller label); and,
    when nothing gives the seller, an embedded JSON key that names the shop.
@@ -27,7 +28,6 @@ that a wrong guess is easy to see in the probe's report and to correct in the TO
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
@@ -38,15 +38,14 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.extract import StructuredDataError, extract_product, inline_json
+from crawler.extract import StructuredDataError, extract_product
 from crawler.outbound import OutboundClient
 from crawler.profile import Profile, validate_profile
+from markwatch.draft_json import embedded, script_fields, seller_path
 from markwatch.probe import Robots
 from markwatch.render import Renderer
 
 _SHELL_SCRIPT = re.compile(r"""fetch\(\s*["'](/[\w/.-]+)""")
-_SELLER_KEYS = ("seller", "shop", "store", "vendor", "merchant")
-_SCRIPT_VARS = ("window.__DATA__", "window.__INITIAL_STATE__", "window.__NUXT__")
 
 
 class DraftError(ValueError):
@@ -144,31 +143,6 @@ def _json_results(data: Any) -> tuple[str, str] | None:
                     return found
         return None
     return walk(data, "")
-
-
-def _seller_path(blob: Any) -> str | None:
-    if not isinstance(blob, dict):
-        return None
-    for path in _paths(blob, ""):
-        last = path.rsplit(".", 1)[-1].lower()
-        parent = path.rsplit(".", 2)[-2].lower() if "." in path else ""
-        if any(k in parent for k in _SELLER_KEYS) and last in ("name", "title"):
-            return path
-        if any(k == last or last == f"{k}_name" or last == f"{k}name" for k in _SELLER_KEYS):
-            return path
-    return None
-
-
-def _paths(v: Any, path: str) -> list[str]:
-    out: list[str] = []
-    if isinstance(v, dict):
-        for k, x in v.items():
-            p = f"{path}.{k}" if path else k
-            if isinstance(x, str) and x.strip():
-                out.append(p)
-            elif isinstance(x, dict):
-                out += _paths(x, p)
-    return out
 
 
 def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | None = None,
@@ -450,10 +424,10 @@ def _product(d: Draft, client: OutboundClient, robots: Robots, links: list[str])
     if "seller" in product.get("fields", {}):
         return
     for _purl, _, ptext in pages:
-        for script, blob in _embedded(ptext):
+        for script, blob in embedded(ptext):
             if product.get("script", script) != script:
                 continue  # the profile reads one embedded JSON, already chosen
-            path = _seller_path(blob)
+            path = seller_path(blob)
             if path:
                 product["script"] = script
                 product.setdefault("fields", {})["seller"] = {"json": path}
@@ -462,103 +436,15 @@ def _product(d: Draft, client: OutboundClient, robots: Robots, links: list[str])
     d.missing.append("the seller (not in structured data nor in an embedded JSON)")
 
 
-def _embedded(ptext: str) -> list[tuple[str, Any]]:
-    """The embedded JSON blobs of a page (``__NEXT_DATA__``, ``window.__DATA__`` …), named as
-    a profile's ``script`` names them."""
-    sel = Selector(text=ptext)
-    candidates: list[tuple[str, Any]] = []
-    sid = sel.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
-    if sid:
-        with contextlib.suppress(ValueError):  # not JSON: nothing to read there
-            candidates.append(("#__NEXT_DATA__", json.loads(sid)))
-    for var in _SCRIPT_VARS:
-        try:
-            blob = inline_json(ptext, var)
-        except StructuredDataError:
-            continue
-        if blob is not None:
-            candidates.append((var, blob))
-    return candidates
-
-
-_TITLE_KEYS = ("title", "name", "product_name", "productname", "label")
-_PRICE_KEYS = ("price", "amount", "value", "sale_price", "current_price", "prix")
-_CURRENCY_KEYS = ("currency", "currency_code", "currencycode", "pricecurrency", "devise")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-
-
-def _leaves(v: Any, path: str = "") -> list[tuple[str, Any]]:
-    """(dotted path, value) of every string or number under the objects of ``v``."""
-    out: list[tuple[str, Any]] = []
-    if isinstance(v, dict):
-        for k, x in v.items():
-            p = f"{path}.{k}" if path else str(k)
-            if isinstance(x, str | int | float) and not isinstance(x, bool):
-                out.append((p, x))
-            elif isinstance(x, dict):
-                out += _leaves(x, p)
-    return out
-
-
-def _is_title(path: str, values: list[Any]) -> bool:
-    *parents, last = path.lower().split(".")
-    return (last in _TITLE_KEYS and not any(k in p for p in parents for k in _SELLER_KEYS)
-            and all(isinstance(v, str) and v.strip() for v in values)
-            and (len(values) < 2 or len(set(values)) > 1))
-
-
-def _is_price(path: str, values: list[Any]) -> bool:
-    *parents, last = path.lower().split(".")
-    pricey = last in ("price", "sale_price", "current_price", "prix") or (
-        last in _PRICE_KEYS and any(k in p for p in parents for k in ("price", "offer", "prix")))
-    return pricey and all(isinstance(v, int | float) or (isinstance(v, str)
-                                                          and _NUMBER.fullmatch(v.strip()))
-                          for v in values)
-
-
-def _is_currency(path: str, values: list[Any]) -> bool:
-    last = path.lower().rsplit(".", 1)[-1]
-    return last in _CURRENCY_KEYS and all(isinstance(v, str) and re.fullmatch(r"[A-Z]{3}", v)
-                                          for v in values)
-
-
-def _pick(seen: dict[str, list[Any]], test: Any, least: float) -> str | None:
-    """The shortest path whose values (on at least ``least`` pages) pass ``test``."""
-    fits = [p for p, vs in seen.items() if len(vs) >= least and test(p, vs)]
-    return min(fits, key=lambda p: p.count("."), default=None)
-
-
 def _script_rules(d: Draft, pages: list[tuple[str, str, str]]) -> bool:
-    """``json`` field rules over an embedded JSON the product pages share (``__NEXT_DATA__``,
-    ``window.__DATA__``): the title, price, currency and seller keys, by their names, where
-    the values fit (a price is a number, a currency three capitals, titles differ from page
-    to page). True when it found a title and a price."""
-    blobs: dict[str, list[Any]] = {}
-    for _, _, ptext in pages:
-        for script, blob in _embedded(ptext):
-            blobs.setdefault(script, []).append(blob)
-    for script, found in blobs.items():
-        if len(found) < 0.6 * len(pages):
-            continue
-        seen: dict[str, list[Any]] = {}
-        for blob in found:
-            for path, value in _leaves(blob):
-                seen.setdefault(path, []).append(value)
-
-        title, price = _pick(seen, _is_title, 0.8 * len(pages)), _pick(
-            seen, _is_price, 0.6 * len(pages))
-        if not (title and price):
-            continue
-        fields = {"title": {"json": title}, "price": {"json": price}}
-        currency = _pick(seen, _is_currency, 0.6 * len(pages))
-        if currency:
-            fields["currency"] = {"json": currency}
-        seller = next(filter(None, (_seller_path(b) for b in found)), None)
-        if seller:
-            fields["seller"] = {"json": seller}
-        d.data["product"]["script"] = script
-        d.data["product"]["fields"] = fields
-        d.found.append(f"field rules over the embedded JSON {script}: "
-                       + ", ".join(f"{k} {v['json']}" for k, v in fields.items()))
-        return True
-    return False
+    """``json`` field rules over an embedded JSON the product pages share; True when it found
+    a title and a price (``markwatch/draft_json.py``)."""
+    found = script_fields([t for _, _, t in pages])
+    if found is None:
+        return False
+    script, fields = found
+    d.data["product"]["script"] = script
+    d.data["product"]["fields"] = fields
+    d.found.append(f"field rules over the embedded JSON {script}: "
+                   + ", ".join(f"{k} {v['json']}" for k, v in fields.items()))
+    return True
