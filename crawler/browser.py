@@ -29,7 +29,8 @@ HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 #: resource types the browser never fetches: the crawler reads pages, not pictures
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 BLOCKED_STAT = "markwatch/browser/blocked/{}"
-#: how long a page may take to load and settle (navigation, the selector waited for)
+#: how long a page may take to load and settle (navigation, the selector waited for), unless
+#: MARKWATCH_CRAWL_BROWSER_TIMEOUT says otherwise
 NAVIGATION_TIMEOUT_MS = 30_000
 #: a profile's ``wait_for`` selector is met once it is in the DOM (an empty results list is
 #: still a settled page, though it shows nothing)
@@ -91,8 +92,10 @@ def launch_options(executable: Path) -> dict[str, Any]:
             "args": ["--no-sandbox", "--disable-dev-shm-usage"]}
 
 
-def browser_settings(settings: Any, *, allowed_private_hosts: str, executable: Path) -> None:
-    """Switch a Scrapy ``Settings`` to browser rendering for requests marked ``playwright``."""
+def browser_settings(settings: Any, *, allowed_private_hosts: str, executable: Path,
+                     timeout_ms: int = NAVIGATION_TIMEOUT_MS) -> None:
+    """Switch a Scrapy ``Settings`` to browser rendering for requests marked ``playwright``;
+    a page must load and settle within ``timeout_ms``."""
     options = launch_options(executable)
     handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
     handlers.update({"http": HANDLER, "https": HANDLER})
@@ -104,5 +107,4 @@ def browser_settings(settings: Any, *, allowed_private_hosts: str, executable: P
     settings.set("PLAYWRIGHT_ABORT_REQUEST", BrowserGuard(allowed_private_hosts),
                  priority="cmdline")
     settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="cmdline")
-    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", NAVIGATION_TIMEOUT_MS,
-                 priority="cmdline")
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="cmdline")

@@ -137,9 +137,10 @@ class Renderer:
 
 def probe_renderer() -> Renderer:
     """A renderer with the crawl's settings: MARKWATCH_CRAWL_BROWSER, the private hosts the
-    SSRF guard lets through, the crawler's user agent."""
+    SSRF guard lets through, the crawler's user agent, MARKWATCH_CRAWL_BROWSER_TIMEOUT."""
     from markwatch.settings import get_settings
 
     s = get_settings()
     return Renderer(s.crawl_browser, s.crawl_allowed_private_hosts,
-                    user_agent=s.crawl_user_agent)
+                    user_agent=s.crawl_user_agent,
+                    timeout_ms=round(s.crawl_browser_timeout * 1000))

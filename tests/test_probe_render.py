@@ -81,3 +81,32 @@ def test_no_browser_is_a_clear_error(tmp_path: Path) -> None:
     with Renderer(tmp_path / "chromium") as r, pytest.raises(
             BrowserUnavailable, match="MARKWATCH_CRAWL_BROWSER"):
         r.render("http://127.0.0.1:9/")
+
+
+def test_probe_and_draft_say_a_page_never_settled(monkeypatch, tmp_path: Path) -> None:
+    """Through the command line, with MARKWATCH_CRAWL_BROWSER_TIMEOUT: a stored profile's
+    search page that never shows its results is reported as such, and a draft whose search
+    page never goes quiet stops with the reason."""
+    from click.testing import CliRunner
+
+    from markwatch.cli import main
+    from markwatch.settings import get_settings
+
+    home = b'<!DOCTYPE html><html><body><form action="/s"><input name="q"></form></body></html>'
+    with _server({"/": home, "/s": RESTLESS}) as (netloc, _hits):
+        monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", netloc)
+        monkeypatch.setenv("MARKWATCH_CRAWL_BROWSER_TIMEOUT", "2")
+        get_settings.cache_clear()
+        profile = tmp_path / "restless.toml"
+        profile.write_text(f'code = "restless"\nname = "Restless"\nbase_url = "http://{netloc}"\n'
+                           'render = "browser"\n[search]\nurl = "/s?q={term}"\n[results]\n'
+                           'links = "a.hit::attr(href)"\nwait_for = "section.hits"\n[product]\n'
+                           'listing_id = "/p/([^/?#]+)"\n', encoding="utf-8")
+        r = CliRunner().invoke(main, ["marketplaces", "probe", str(profile), "--term", "k"])
+        assert r.exit_code == 0, r.output
+        assert (f"http://{netloc}/s?q=k did not settle in the browser within 2 s: nothing "
+                "matched 'section.hits'") in r.output and "no result links found" in r.output
+        r = CliRunner().invoke(main, ["marketplaces", "probe", f"http://{netloc}/", "--term", "k"])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert (f"cannot draft a profile for http://{netloc}/: http://{netloc}/s?q=k did not settle "
+            "in the browser within 2 s: its network never went quiet") in r.output
