@@ -302,9 +302,12 @@ def _vitrine_right(shop, items: dict[str, dict]) -> int:
 def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
         monkeypatch, tmp_path) -> None:
     """Vitrine's drafted profile, stored as it stands: ``check`` runs its search pages in
-    chromium and reads the right fields, and a real Scrapy crawl with it (browser mode, the
-    guard on every request the page makes) reaches and reads every listing the search shows."""
-    from fixtures.marketplaces import generate, watch_terms
+    chromium and reads the right fields, and a watch on it is crawled as a worker crawls it
+    (``python -m crawler.run``: browser mode, the guard on every request the page makes, the
+    item pipelines into the store), which then holds every listing two result pages show, with
+    title, price, currency and seller right."""
+    from db.models import Listing
+    from fixtures.marketplaces import generate
     from fixtures.marketplaces.jsshop import SHOP as VITRINE
     from fixtures.marketplaces.jsshop import JsShop, vitrine_listings
     from fixtures.marketplaces.server import running_shop
@@ -314,6 +317,9 @@ def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
     draft = tmp_path / "vitrine.toml"
     with running_shop(shop) as url:
         monkeypatch.setenv("MARKWATCH_CRAWL_ALLOWED_PRIVATE_HOSTS", urlsplit(url).netloc)
+        monkeypatch.setenv("MARKWATCH_CRAWL_LOOPBACK_UNTHROTTLED", "true")
+        monkeypatch.setenv("MARKWATCH_CRAWL_MAX_PAGES", "2")
+        monkeypatch.setenv("MARKWATCH_CRAWL_IMAGES_PER_LISTING", "0")
         get_settings.cache_clear()
         r = run("marketplaces", "probe", url, "--term", "kestrel", "--products", "3",
                 "--code", "vitrine", "--out", str(draft))
@@ -328,22 +334,31 @@ def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
                    if not shop.by_id[p["listing_id"]].broken}
         assert len(checked) >= 8 and _vitrine_right(shop, checked) == len(checked)
 
-        terms = watch_terms("shopb")
-        watch = "|".join(next(iter(terms.values())))
-        out = tmp_path / "vitrine.jsonl"
-        p = subprocess.run([sys.executable, str(REPO / "tests" / "crawler" / "crawl_runner.py"),
-                            str(draft), url, str(out), watch],
-                           env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-                           capture_output=True, timeout=240)
+        r = run("watch", "add", "--rights-holder", "kestrel-outdoor", "--mark-registration",
+                "018245771", "--marketplace", "vitrine", "--terms", "kestrel")
+        assert r.exit_code == 0, r.output
+        with transaction(_store()) as s:
+            watch = s.scalars(sa.select(Watch).join(Marketplace)
+                              .where(Marketplace.code == "vitrine")).one()
+            crawl = CrawlRun(watch_id=watch.id)
+            s.add(crawl)
+            s.flush()
+            run_id = crawl.id
+        p = subprocess.run([sys.executable, "-m", "crawler.run", str(run_id)], cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                           timeout=240)
         assert p.returncode == 0, p.stderr.decode()[-3000:]
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    items = {r["listing_id"]: r for r in rows if r["kind"] == "item"}
-    reachable = {li.listing_id for t in watch.split("|")
-                 for li in shop.search(t)[: 20 * shop.page_size] if not li.broken}
-    right = _vitrine_right(shop, items)
-    print(f"vitrine, drafted profile crawled: {len(items)}/{len(reachable)} listings reached, "
-          f"{right}/{len(items)} with title, price, currency and seller right")
-    assert reachable and set(items) == reachable and right == len(items)
+    with _store()() as s:
+        stored = {li.external_id: {"title": li.title, "price": li.price,
+                                   "currency": li.currency, "seller": li.seller}
+                  for li in s.scalars(sa.select(Listing).join(Marketplace)
+                                      .where(Marketplace.code == "vitrine"))}
+    reachable = {li.listing_id for li in shop.search("kestrel")[: 2 * shop.page_size]
+                 if not li.broken}
+    right = _vitrine_right(shop, stored)
+    print(f"vitrine, drafted profile crawled into the store: {len(stored)}/{len(reachable)} "
+          f"listings, {right}/{len(stored)} with title, price, currency and seller right")
+    assert reachable and set(stored) == reachable and right == len(stored)
 
 
 def test_probe_without_a_browser_names_the_setting(monkeypatch, tmp_path) -> None:
