@@ -189,9 +189,10 @@ def probe_cmd(source: str, term: str, pages: int, products: int, base_url: str |
               fmt: str, code: str | None, out: Path | None) -> None:
     """Try a profile without storing anything: SOURCE is a TOML file, a stored marketplace's
     code, or a site's URL (then a profile is drafted first: its search form or API, result
-    links, pagination and product data). One search through the SSRF guard, robots.txt
-    obeyed, the result links and next pages it finds, and the fields it reads on the first
-    product pages, with what is missing."""
+    links, pagination and product data; a search page only scripts fill in is run in
+    chromium). One search through the SSRF guard, robots.txt obeyed (search pages in chromium
+    for render = "browser"), the result links and next pages it finds, and the fields it
+    reads on the first product pages, with what is missing."""
     _probe(source, term, pages, products, base_url, fmt, code=code, out=out)
 
 
