@@ -67,16 +67,19 @@ def _paths(v: Any, path: str) -> list[str]:
 _TITLE_KEYS = ("title", "name", "product_name", "productname", "label")
 _PRICE_KEYS = ("price", "amount", "value", "sale_price", "current_price", "prix")
 _CURRENCY_KEYS = ("currency", "currency_code", "currencycode", "pricecurrency", "devise")
+_IMAGE_KEYS = ("images", "pictures", "photos", "gallery", "image_urls", "imageurls", "media")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def _leaves(v: Any, path: str = "") -> list[tuple[str, Any]]:
-    """(dotted path, value) of every string or number under the objects of ``v``."""
+    """(dotted path, value) of every string, number or list of strings under the objects of
+    ``v``."""
     out: list[tuple[str, Any]] = []
     if isinstance(v, dict):
         for k, x in v.items():
             p = f"{path}.{k}" if path else str(k)
-            if isinstance(x, str | int | float) and not isinstance(x, bool):
+            if (isinstance(x, str | int | float) and not isinstance(x, bool)) or (
+                    isinstance(x, list) and all(isinstance(i, str) for i in x)):
                 out.append((p, x))
             elif isinstance(x, dict):
                 out += _leaves(x, p)
@@ -105,6 +108,24 @@ def _is_currency(path: str, values: list[Any]) -> bool:
                                           for v in values)
 
 
+def _urlish(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith(("/", "http://", "https://"))
+
+
+def _is_seller_url(path: str, values: list[Any]) -> bool:
+    *parents, last = path.lower().split(".")
+    named = last in ("seller_url", "shop_url", "store_url", "vendor_url", "merchant_url") or (
+        last in ("url", "href", "link", "path", "permalink")
+        and any(k in p for p in parents[-1:] for k in SELLER_KEYS))
+    return named and all(_urlish(v) for v in values)
+
+
+def _is_images(path: str, values: list[Any]) -> bool:
+    last = path.lower().rsplit(".", 1)[-1]
+    return (last in _IMAGE_KEYS and all(isinstance(v, list) and all(map(_urlish, v))
+                                        for v in values) and any(values))
+
+
 def _pick(seen: dict[str, list[Any]], test: Any, least: float) -> str | None:
     """The shortest path whose values (on at least ``least`` pages) pass ``test``."""
     fits = [p for p, vs in seen.items() if len(vs) >= least and test(p, vs)]
@@ -113,8 +134,9 @@ def _pick(seen: dict[str, list[Any]], test: Any, least: float) -> str | None:
 
 def script_fields(pages: list[str]) -> tuple[str, dict[str, dict[str, str]]] | None:
     """``json`` field rules over an embedded JSON the product ``pages`` (their text) share:
-    the title, price, currency and seller keys, by their names, where the values fit (a price
-    is a number, a currency three capitals, titles differ from page to page). The script and
+    the title, price, currency and seller keys (and the seller's link and the photos), by
+    their names, where the values fit (a price is a number, a currency three capitals, titles
+    differ from page to page, links and photos are URLs). The script and
     the rules when it found a title and a price, else None."""
     blobs: dict[str, list[Any]] = {}
     for ptext in pages:
@@ -138,5 +160,9 @@ def script_fields(pages: list[str]) -> tuple[str, dict[str, dict[str, str]]] | N
         seller = next(filter(None, (seller_path(b) for b in found)), None)
         if seller:
             fields["seller"] = {"json": seller}
+        for name, test in (("seller_url", _is_seller_url), ("images", _is_images)):
+            path = _pick(seen, test, 0.6 * len(pages))
+            if path:
+                fields[name] = {"json": path}
         return script, fields
     return None

@@ -350,7 +350,8 @@ def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
         assert p.returncode == 0, p.stderr.decode()[-3000:]
     with _store()() as s:
         stored = {li.external_id: {"title": li.title, "price": li.price,
-                                   "currency": li.currency, "seller": li.seller}
+                                   "currency": li.currency, "seller": li.seller,
+                                   "seller_url": li.seller_url, "images": li.images}
                   for li in s.scalars(sa.select(Listing).join(Marketplace)
                                       .where(Marketplace.code == "vitrine"))}
     reachable = {li.listing_id for li in shop.search("kestrel")[: 2 * shop.page_size]
@@ -359,6 +360,11 @@ def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
     print(f"vitrine, drafted profile crawled into the store: {len(stored)}/{len(reachable)} "
           f"listings, {right}/{len(stored)} with title, price, currency and seller right")
     assert reachable and set(stored) == reachable and right == len(stored)
+    # the draft also found the seller's link and the photos in the embedded JSON
+    for lid, it in stored.items():
+        li = shop.by_id[lid]
+        assert it["seller_url"] == f"{shop.base_url}/boutique/{li.seller_id}"
+        assert len(it["images"]) == len(li.images)
 
 
 def test_probe_without_a_browser_names_the_setting(monkeypatch, tmp_path) -> None:
