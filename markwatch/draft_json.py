@@ -161,8 +161,8 @@ def script_fields(pages: list[str]) -> tuple[str, dict[str, dict[str, str]]] | N
         if seller:
             fields["seller"] = {"json": seller}
         for name, test in (("seller_url", _is_seller_url), ("images", _is_images)):
-            path = _pick(seen, test, 0.6 * len(pages))
-            if path:
-                fields[name] = {"json": path}
+            where = _pick(seen, test, 0.6 * len(pages))
+            if where:
+                fields[name] = {"json": where}
         return script, fields
     return None
