@@ -29,6 +29,12 @@ HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 #: resource types the browser never fetches: the crawler reads pages, not pictures
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 BLOCKED_STAT = "markwatch/browser/blocked/{}"
+#: how long a page may take to load and settle (navigation, the selector waited for), unless
+#: MARKWATCH_CRAWL_BROWSER_TIMEOUT says otherwise
+NAVIGATION_TIMEOUT_MS = 30_000
+#: a profile's ``wait_for`` selector is met once it is in the DOM (an empty results list is
+#: still a settled page, though it shows nothing)
+WAIT_FOR_STATE = "attached"
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -72,21 +78,33 @@ class BrowserGuard:
         return False
 
 
-def browser_settings(settings: Any, *, allowed_private_hosts: str, executable: Path) -> None:
-    """Switch a Scrapy ``Settings`` to browser rendering for requests marked ``playwright``."""
+def require_browser(executable: Path) -> Path:
+    """``executable``, or FileNotFoundError naming the setting when there is no browser there."""
     if not executable.is_file():
         raise FileNotFoundError(f"no browser at {executable}: install Debian's chromium "
                                 "(apt-get install chromium) or set MARKWATCH_CRAWL_BROWSER")
+    return executable
+
+
+def launch_options(executable: Path) -> dict[str, Any]:
+    """How chromium is started, for the crawl (scrapy-playwright) and the probe alike."""
+    return {"executable_path": str(require_browser(executable)), "headless": True,
+            "args": ["--no-sandbox", "--disable-dev-shm-usage"]}
+
+
+def browser_settings(settings: Any, *, allowed_private_hosts: str, executable: Path,
+                     timeout_ms: int = NAVIGATION_TIMEOUT_MS) -> None:
+    """Switch a Scrapy ``Settings`` to browser rendering for requests marked ``playwright``;
+    a page must load and settle within ``timeout_ms``."""
+    options = launch_options(executable)
     handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
     handlers.update({"http": HANDLER, "https": HANDLER})
     settings.set("DOWNLOAD_HANDLERS", handlers, priority="cmdline")
     settings.set("TWISTED_REACTOR", "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
                  priority="cmdline")
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="cmdline")
-    settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {
-        "executable_path": str(executable), "headless": True,
-        "args": ["--no-sandbox", "--disable-dev-shm-usage"]}, priority="cmdline")
+    settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="cmdline")
     settings.set("PLAYWRIGHT_ABORT_REQUEST", BrowserGuard(allowed_private_hosts),
                  priority="cmdline")
     settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="cmdline")
-    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30_000, priority="cmdline")
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="cmdline")

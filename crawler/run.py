@@ -130,7 +130,8 @@ def run_crawl(run_id: int, settings: Settings | None = None) -> int:
 
         try:
             browser_settings(ss, allowed_private_hosts=settings.crawl_allowed_private_hosts,
-                             executable=settings.crawl_browser)
+                             executable=settings.crawl_browser,
+                             timeout_ms=round(settings.crawl_browser_timeout * 1000))
         except FileNotFoundError as exc:
             print(f"marketplace {code} cannot be crawled: {exc}", file=sys.stderr)
             return 2

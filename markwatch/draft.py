@@ -7,14 +7,19 @@ What it looks for, in order (every fetch through the SSRF-guarded client, robots
 2. the results: on the search page, links to one kind of page (the path shape most result links
    share, e.g. ``/item/…``); or, when the page is a script-filled shell, the JSON endpoint it
    names (a ``data-endpoint`` attribute or a ``fetch("/api/…")`` call), asked with the form's
-   parameter, its list of results and their URL key;
+   parameter, its list of results and their URL key; or, when it names none, the page run in
+   chromium (``markwatch/render.py``, the crawl's browser and request guard) and its links read
+   from the DOM its scripts built: ``render = "browser"``, with ``wait_for`` the element the
+   scripts made around the links;
 3. the pagination: a ``rel="next"`` link, a link to page 2 of the same search (its parameter),
    an announced page count (``data-total-pages``), or the API's ``has_more``/``next_offset``;
 4. the product pages: which structured data (JSON-LD, microdata, OpenGraph) gives a title and a
-   price on the first pages; without any, field rules (the title from ``h1`` or ``<title>``, the
+   price on the first pages; without any, ``json`` rules over an embedded JSON the pages share
+   (``__NEXT_DATA__``, ``window.__DATA__``: the title, price, currency and seller keys;
+   ``markwatch/draft_json.py``), else
+   field rules (the title from ``h1`` or ``<title>`` unless it is the same on every page, the
    price and currency from the first price-like text, the seller after a seller label); and,
-   when nothing gives the seller, an embedded JSON (``window.__DATA__``, ``__NEXT_DATA__``) key
-   that names the shop.
+   when nothing gives the seller, an embedded JSON key that names the shop.
 
 It writes what it found as a profile; what it could not find is left out and said.
 These are heuristics (no library drafts scraping rules from one search); each step is small so
@@ -23,7 +28,7 @@ that a wrong guess is easy to see in the probe's report and to correct in the TO
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import json
 import re
 from collections import Counter
@@ -33,13 +38,14 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.extract import StructuredDataError, extract_product, inline_json
+from crawler.extract import StructuredDataError, extract_product
 from crawler.outbound import OutboundClient
 from crawler.profile import Profile, validate_profile
+from markwatch.draft_json import embedded, script_fields, seller_path
+from markwatch.probe import Robots
+from markwatch.render import Renderer
 
 _SHELL_SCRIPT = re.compile(r"""fetch\(\s*["'](/[\w/.-]+)""")
-_SELLER_KEYS = ("seller", "shop", "store", "vendor", "merchant")
-_SCRIPT_VARS = ("window.__DATA__", "window.__INITIAL_STATE__", "window.__NUXT__")
 
 
 class DraftError(ValueError):
@@ -86,7 +92,9 @@ class Draft:
         return "\n".join(lines) + "\n"
 
 
-def _get(client: OutboundClient, url: str) -> tuple[str, str, str]:
+def _get(client: OutboundClient, robots: Robots, url: str) -> tuple[str, str, str]:
+    if not robots.allowed(url):
+        raise DraftError(f"{url} is disallowed by robots.txt")
     r = client.request("GET", url)
     if r.status != 200:
         raise DraftError(f"{url} answered {r.status}")
@@ -137,34 +145,12 @@ def _json_results(data: Any) -> tuple[str, str] | None:
     return walk(data, "")
 
 
-def _seller_path(blob: Any) -> str | None:
-    if not isinstance(blob, dict):
-        return None
-    for path in _paths(blob, ""):
-        last = path.rsplit(".", 1)[-1].lower()
-        parent = path.rsplit(".", 2)[-2].lower() if "." in path else ""
-        if any(k in parent for k in _SELLER_KEYS) and last in ("name", "title"):
-            return path
-        if any(k == last or last == f"{k}_name" or last == f"{k}name" for k in _SELLER_KEYS):
-            return path
-    return None
-
-
-def _paths(v: Any, path: str) -> list[str]:
-    out: list[str] = []
-    if isinstance(v, dict):
-        for k, x in v.items():
-            p = f"{path}.{k}" if path else k
-            if isinstance(x, str) and x.strip():
-                out.append(p)
-            elif isinstance(x, dict):
-                out += _paths(x, p)
-    return out
-
-
 def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | None = None,
-                  product_pages: int = 5) -> Draft:
-    home, _, text = _get(client, url)
+                  product_pages: int = 5, renderer: Renderer | None = None) -> Draft:
+    """Draft a profile for the site at ``url``. ``renderer`` runs a search page whose results
+    only scripts fill in, when neither its links nor a JSON endpoint it names give them."""
+    robots = Robots(client)
+    home, _, text = _get(client, robots, url)
     parts = urlsplit(home)
     base = f"{parts.scheme}://{parts.netloc}"
     host = (parts.hostname or "shop").split(".")
@@ -179,24 +165,87 @@ def draft_profile(client: OutboundClient, url: str, term: str, *, code: str | No
     search_path = urlsplit(action).path or "/"
     d.data["search"] = {"url": f"{search_path}?{param}={{term}}"}
     d.found.append(f"search form: {search_path}?{param}=")
-    surl, _ctype, stext = _get(client, urljoin(base, f"{search_path}?{param}={term}"))
-    sel = Selector(text=stext)
+    surl, _ctype, stext = _get(client, robots, urljoin(base, f"{search_path}?{param}={term}"))
+    product_links = _html_results(d, Selector(text=stext), surl, search_path, param)
+    if product_links is None and _endpoint(Selector(text=stext), stext):
+        before = copy.deepcopy(d.data), list(d.found)
+        try:
+            product_links = _api(d, client, robots, base, stext, param, term)
+        except DraftError:
+            if renderer is None:
+                raise
+            d.data, d.found = before  # the endpoint gave no usable results: try the browser
+    if product_links is None:
+        if renderer is None:
+            raise DraftError("the search page has no result links and names no JSON endpoint")
+        product_links = _rendered(d, renderer, surl, stext, search_path, param)
+    _product(d, client, robots, product_links[:product_pages])
+    return d
+
+
+def _html_results(d: Draft, sel: Selector, surl: str, search_path: str,
+                  param: str) -> list[str] | None:
+    """Results as links to one kind of page (at least three), and the pagination; None when
+    the page has no such links."""
     links = _links(sel, surl)
     shapes = Counter(s for s in (_shape(urlsplit(u).path) for u in links) if s)
     best = shapes.most_common(1)
-    if best and best[0][1] >= 3:
-        (prefix, suffix), _n = best[0]
-        lid = f"{re.escape(prefix)}([^/?#]+?){re.escape(suffix)}" if suffix else \
-            f"{re.escape(prefix)}([^/?#]+)"
-        d.data["results"] = {"kind": "html", "links": {"css": f'a[href*="{prefix}"]::attr(href)'}}
-        d.data["product"] = {"listing_id": lid.replace("\\/", "/"),
-                             "link_pattern": re.escape(prefix).replace("\\/", "/")}
-        product_links = [u for u in links if _shape(urlsplit(u).path) == (prefix, suffix)]
-        _html_pagination(d, sel, surl, search_path, param)
-    else:
-        product_links = _api(d, client, base, stext, param, term)
-    _product(d, client, product_links[:product_pages])
-    return d
+    if not best or best[0][1] < 3:
+        return None
+    (prefix, suffix), _n = best[0]
+    lid = f"{re.escape(prefix)}([^/?#]+?){re.escape(suffix)}" if suffix else \
+        f"{re.escape(prefix)}([^/?#]+)"
+    d.data["results"] = {"kind": "html", "links": {"css": f'a[href*="{prefix}"]::attr(href)'}}
+    d.data["product"] = {"listing_id": lid.replace("\\/", "/"),
+                         "link_pattern": re.escape(prefix).replace("\\/", "/")}
+    _html_pagination(d, sel, surl, search_path, param)
+    return [u for u in links if _shape(urlsplit(u).path) == (prefix, suffix)]
+
+
+def _rendered(d: Draft, renderer: Renderer, surl: str, plain: str, search_path: str,
+              param: str) -> list[str]:
+    """The search page run in the browser: its result links in the DOM the scripts built,
+    ``render = "browser"`` and a ``wait_for`` selector for the element that holds them."""
+    page = renderer.render(surl)
+    sel = Selector(text=page.html)
+    links = _html_results(d, sel, page.url, search_path, param)
+    if links is None:
+        raise DraftError("the search page has no result links, nor a JSON endpoint that gives "
+                         "them, even once its scripts ran in a browser")
+    d.data["render"] = "browser"
+    link_css = d.data["results"]["links"]["css"].removesuffix("::attr(href)")
+    wait = _wait_for(sel, Selector(text=plain), link_css)
+    d.data["results"]["wait_for"] = wait
+    d.found.append(f"results: filled in by scripts; the search page runs in a browser, "
+                   f"waiting for {wait}")
+    return links
+
+
+_CSS_NAME = re.compile(r"-?[A-Za-z_][\w-]*")
+
+
+def _wait_for(rendered: Selector, plain: Selector, link_css: str) -> str:
+    """A CSS selector for the nearest element around the result links that the scripts made
+    (it is not in the page as served, and holds every result link); else the links' own."""
+    first = rendered.css(link_css)
+    total = len(first)
+    if not total:
+        return link_css
+    for node in reversed(first[0].xpath("ancestor::*")):
+        tag = node.root.tag
+        if not isinstance(tag, str) or tag in ("html", "body"):
+            break
+        ident = node.attrib.get("id", "")
+        classes = [c for c in node.attrib.get("class", "").split() if _CSS_NAME.fullmatch(c)]
+        if ident and _CSS_NAME.fullmatch(ident):
+            css = f"{tag}#{ident}"
+        elif classes:
+            css = tag + "".join(f".{c}" for c in classes)
+        else:
+            continue
+        if not plain.css(css) and len(rendered.css(f"{css} {link_css}")) == total:
+            return css
+    return link_css
 
 
 def _html_pagination(d: Draft, sel: Selector, surl: str, search_path: str, param: str) -> None:
@@ -224,11 +273,15 @@ def _html_pagination(d: Draft, sel: Selector, surl: str, search_path: str, param
     d.missing.append("pagination (no next link or page-2 link on the first results page)")
 
 
-def _api(d: Draft, client: OutboundClient, base: str, stext: str, param: str,
+def _endpoint(sel: Selector, stext: str) -> str | None:
+    """The JSON endpoint a script-filled results page names in its own text."""
+    return sel.xpath("//@data-endpoint").get() or next(iter(_SHELL_SCRIPT.findall(stext)), None)
+
+
+def _api(d: Draft, client: OutboundClient, robots: Robots, base: str, stext: str, param: str,
          term: str) -> list[str]:
     sel = Selector(text=stext)
-    endpoint = sel.xpath("//@data-endpoint").get() or next(
-        iter(_SHELL_SCRIPT.findall(stext)), None)
+    endpoint = _endpoint(sel, stext)
     if not endpoint:
         raise DraftError("the search page has no result links and names no JSON endpoint")
     limit = sel.xpath("//@data-limit").get()
@@ -240,7 +293,7 @@ def _api(d: Draft, client: OutboundClient, base: str, stext: str, param: str,
     if limit and limit.isdigit():
         d.data["search"]["page_size"] = int(limit)
     first = url.replace("{term}", term).replace("{offset}", "0").replace("{limit}", limit or "")
-    aurl, _, atext = _get(client, urljoin(base, first))
+    aurl, _, atext = _get(client, robots, urljoin(base, first))
     try:
         data = json.loads(atext)
     except ValueError as exc:
@@ -297,12 +350,23 @@ def _works(rule: dict[str, str], pages: list[tuple[str, str, str]], share: float
     return hits >= share * len(pages)
 
 
+def _varies(rule: dict[str, str], pages: list[tuple[str, str, str]]) -> bool:
+    """Whether ``rule`` reads more than one value over ``pages`` (a title that is the same on
+    every product page is the shop's name, not the product's)."""
+    from crawler.profile import Rule
+    from crawler.profile_reader import apply_rule
+
+    r = Rule.model_validate(rule)
+    values = {tuple(apply_rule(r, Selector(text=t), t)) for _, _, t in pages}
+    return len(pages) < 2 or len(values) > 1
+
+
 def _text_rules(d: Draft, pages: list[tuple[str, str, str]]) -> None:
     """Field rules for pages without structured data: the title from ``h1`` or ``<title>``, the
     price and currency from the first price-like text, the seller after a seller label."""
     fields: dict[str, Any] = {}
     for rule in ({"css": "h1::text"}, {"css": "title::text"}):
-        if _works(rule, pages, 0.8):
+        if _works(rule, pages, 0.8) and _varies(rule, pages):
             fields["title"] = rule
             break
     price = {"xpath": "//body//text()", "regex": f"({PRICE_RX})"}
@@ -326,12 +390,12 @@ def _text_rules(d: Draft, pages: list[tuple[str, str, str]]) -> None:
         d.missing.append("no structured data, and no rule found for " + ", ".join(missing))
 
 
-def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
+def _product(d: Draft, client: OutboundClient, robots: Robots, links: list[str]) -> None:
     product = d.data.setdefault("product", {})
     pages = []
     for u in links:
         try:
-            pages.append(_get(client, u))
+            pages.append(_get(client, robots, u))
         except (DraftError, OSError):
             continue
     if not pages:
@@ -353,31 +417,34 @@ def _product(d: Draft, client: OutboundClient, links: list[str]) -> None:
     product["structured"] = order + [s for s in ("json-ld", "microdata", "opengraph")
                                      if s not in order]
     d.found.append(f"structured data: {', '.join(order) or 'none'}")
-    if not order:
+    if not order and not _script_rules(d, pages):
         _text_rules(d, pages)
     if any(seller_from[s] for s in order):
         return
     if "seller" in product.get("fields", {}):
         return
     for _purl, _, ptext in pages:
-        sel = Selector(text=ptext)
-        candidates: list[tuple[str, Any]] = []
-        sid = sel.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
-        if sid:
-            with contextlib.suppress(ValueError):  # not JSON: nothing to read there
-                candidates.append(("#__NEXT_DATA__", json.loads(sid)))
-        for var in _SCRIPT_VARS:
-            try:
-                blob = inline_json(ptext, var)
-            except StructuredDataError:
-                continue
-            if blob is not None:
-                candidates.append((var, blob))
-        for script, blob in candidates:
-            path = _seller_path(blob)
+        for script, blob in embedded(ptext):
+            if product.get("script", script) != script:
+                continue  # the profile reads one embedded JSON, already chosen
+            path = seller_path(blob)
             if path:
                 product["script"] = script
-                product["fields"] = {"seller": {"json": path}}
+                product.setdefault("fields", {})["seller"] = {"json": path}
                 d.found.append(f"seller: {script} {path}")
                 return
     d.missing.append("the seller (not in structured data nor in an embedded JSON)")
+
+
+def _script_rules(d: Draft, pages: list[tuple[str, str, str]]) -> bool:
+    """``json`` field rules over an embedded JSON the product pages share; True when it found
+    a title and a price (``markwatch/draft_json.py``)."""
+    found = script_fields([t for _, _, t in pages])
+    if found is None:
+        return False
+    script, fields = found
+    d.data["product"]["script"] = script
+    d.data["product"]["fields"] = fields
+    d.found.append(f"field rules over the embedded JSON {script}: "
+                   + ", ".join(f"{k} {v['json']}" for k, v in fields.items()))
+    return True

@@ -22,6 +22,7 @@ from crawler.profile_reader import (
     read_results,
     search_request,
 )
+from markwatch.render import BrowserUnavailable, Renderer, RenderError, probe_renderer
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_RETRY_AFTER = 10.0
@@ -57,10 +58,6 @@ class ProbeReport:
     @property
     def warnings(self) -> list[str]:
         out = []
-        if self.profile.render == "browser":
-            out.append('render = "browser": the probe reads pages without running JavaScript, '
-                       "so results a script fills in are not seen here; crawl the marketplace "
-                       "and see markwatch crawls")
         if not self.links:
             out.append("no result links found")
         if self.profile.pagination.kind != "none" and not self.next_pages and len(
@@ -94,7 +91,7 @@ class ProbeReport:
                 "warnings": self.warnings}
 
 
-class _Robots:
+class Robots:
     """robots.txt for each host, read once, with the crawler's policy: 4xx allows everything,
     5xx or an unreachable robots.txt disallows the host."""
 
@@ -132,7 +129,7 @@ def _retry_after(r: OutboundResponse) -> float | None:
     return wait if wait <= MAX_RETRY_AFTER else None
 
 
-def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
+def _fetch(client: OutboundClient, robots: Robots, method: str, url: str,
            headers: dict[str, str] | None = None, body: str | None = None
            ) -> tuple[Fetch, OutboundResponse | None]:
     if not robots.allowed(url):
@@ -151,26 +148,54 @@ def _fetch(client: OutboundClient, robots: _Robots, method: str, url: str,
     return Fetch(r.url, r.status, note), r
 
 
+def _render(renderer: Renderer, robots: Robots, url: str, wait_for: str | None
+            ) -> tuple[Fetch, str | None]:
+    """A search page run in the browser, as the crawl runs it (``render = "browser"``)."""
+    if not robots.allowed(url):
+        return Fetch(url, None, "disallowed by robots.txt"), None
+    try:
+        page = renderer.render(url, wait_for)
+    except BrowserUnavailable:
+        raise  # nothing will render: the caller says which setting to fix
+    except RenderError as exc:  # did not settle, refused by the guard, unreachable
+        return Fetch(url, None, str(exc)), None
+    return Fetch(page.url, page.status, "rendered in the browser"), page.html
+
+
 def probe(profile: Profile, term: str, client: OutboundClient, *, pages: int = 1,
-          products: int = 5) -> ProbeReport:
-    """Search ``term`` on ``pages`` result pages and read up to ``products`` product pages."""
+          products: int = 5, renderer: Renderer | None = None) -> ProbeReport:
+    """Search ``term`` on ``pages`` result pages and read up to ``products`` product pages.
+    With ``render = "browser"`` the search pages run in ``renderer`` (one is started with the
+    crawl's settings when none is given); product pages are read over plain HTTP, as the
+    crawl reads them."""
+    if profile.render == "browser" and renderer is None:
+        with probe_renderer() as own:
+            return probe(profile, term, client, pages=pages, products=products, renderer=own)
     report = ProbeReport(profile, term)
-    robots = _Robots(client)
+    robots = Robots(client)
     queue: list[SearchRequest] = [search_request(profile, profile.base_url, term, 1)]
+    wait_for = profile.results.wait_for if profile.results else None
     while queue and len(report.searches) < pages:
         req = queue.pop(0)
-        fetched, r = _fetch(client, robots, req.method, req.url, req.headers, req.body)
+        if renderer is not None and profile.render == "browser" and req.method == "GET":
+            fetched, text = _render(renderer, robots, req.url, wait_for)
+        else:
+            fetched, r = _fetch(client, robots, req.method, req.url, req.headers, req.body)
+            text = r.body.decode("utf-8", "replace") if r is not None else None
         report.searches.append(fetched)
-        if r is None or r.status != 200:
+        if text is None or fetched.status != 200:
             report.notes.append(f"search page {req.url} gave {fetched.status or fetched.note}")
             break
-        page = read_results(profile, profile.base_url, term, req, r.url,
-                            r.body.decode("utf-8", "replace"), max_pages=max(pages, 2))
+        page = read_results(profile, profile.base_url, term, req, fetched.url, text,
+                            max_pages=max(pages, 2))
         report.links += [u for u in page.links if u not in report.links]
         report.next_pages += [n.url for n in page.next]
         report.skipped += page.skipped
         report.notes += page.notes
         queue += page.next
+    if renderer is not None and renderer.blocked:
+        report.notes.append("the browser refused requests the pages made: " + ", ".join(
+            f"{n} ({reason})" for reason, n in sorted(renderer.blocked.items())))
     for url in report.links[:products]:
         fetched, r = _fetch(client, robots, "GET", url)
         pp = ProductProbe(fetched)

@@ -197,6 +197,11 @@ class Settings(BaseSettings):
         description="The chromium that renders marketplaces whose profile says render = "
         "\"browser\" (Debian's; no browser is ever downloaded).",
     )
+    crawl_browser_timeout: float = Field(
+        30.0, gt=0, le=600,
+        description="Seconds a page run in the browser may take to load and settle (the "
+        "search pages of a render = \"browser\" profile, in a crawl and in probe).",
+    )
     crawl_lost_after: float = Field(
         120.0, ge=10, le=86400,
         description="Seconds without a heartbeat after which a running crawl counts as lost "

@@ -54,10 +54,12 @@ class ProfileSpider(MarketplaceSpider):
         if self.profile.render == "browser" and req.method == "GET":
             from scrapy_playwright.page import PageMethod
 
+            from crawler.browser import WAIT_FOR_STATE
+
             wait = self.profile.results.wait_for if self.profile.results else None
             meta["playwright"] = True  # crawler/browser.py: the page runs in chromium
             meta["playwright_page_methods"] = [
-                PageMethod("wait_for_selector", wait) if wait
+                PageMethod("wait_for_selector", wait, state=WAIT_FOR_STATE) if wait
                 else PageMethod("wait_for_load_state", "networkidle")]
         return scrapy.Request(
             req.url, method=req.method, headers=req.headers or None, body=req.body,

@@ -27,7 +27,34 @@ def _sessions():
     return session_factory(engine_for(_settings().effective_database_url))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _missing_table(exc: Exception) -> str | None:
+    """The table a store lacks when ``exc`` says so (SQLite or PostgreSQL), else None."""
+    import re
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return None
+    m = re.search(r'no such table: (\w+)|relation "(\w+)" does not exist', str(exc.orig))
+    return (m.group(1) or m.group(2)) if m else None
+
+
+class _Main(click.Group):
+    """The command group: a store without its tables (``markwatch db upgrade`` not run yet)
+    is a clear error, whichever command meets it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            table = _missing_table(exc)
+            if table is None:
+                raise
+            raise click.ClickException(f"the store has no {table} table: run `markwatch db "
+                                       "upgrade` first") from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="markwatch")
 def main() -> None:
     """markwatch: find marketplace listings that infringe your trademarks, and act on them."""

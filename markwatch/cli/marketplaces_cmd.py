@@ -89,17 +89,18 @@ def list_cmd() -> None:
     click.echo(f"{len(rows)} marketplaces")
 
 
-def _draft(source: str, term: str, code: str | None, out: Path | None, fmt: str):
+def _draft(source: str, term: str, code: str | None, out: Path | None, fmt: str, renderer):
     """Draft a profile for the site at URL ``source``; write it to ``out`` (or show it)."""
     from crawler.profile import ProfileError
     from markwatch.draft import DraftError, draft_profile
     from markwatch.probe import probe_client
+    from markwatch.render import RenderError
 
     try:
         with probe_client() as client:
-            draft = draft_profile(client, source, term, code=code)
+            draft = draft_profile(client, source, term, code=code, renderer=renderer)
         profile = draft.profile()
-    except (DraftError, OSError) as exc:
+    except (DraftError, OSError, RenderError) as exc:
         raise click.ClickException(f"cannot draft a profile for {source}: {exc}") from None
     except ProfileError as exc:
         raise click.ClickException(f"the drafted profile is not valid:\n{exc}\n\n"
@@ -122,16 +123,24 @@ def _probe(source: str, term: str, pages: int, products: int, base_url: str | No
     import json
 
     from markwatch.probe import probe, probe_client
+    from markwatch.render import BrowserUnavailable, probe_renderer
 
-    if source.startswith(("http://", "https://")):
-        profile = _draft(source, term, code, out, fmt)
-    else:
-        profile = _load_profile(source, base_url)
-    if not profile.uses_generic_spider:
-        raise click.ClickException(f"{profile.code} is read by the Python spider "
-                                   f"{profile.spider!r}; only profiles can be probed")
-    with probe_client() as client:
-        report = probe(profile, term, client, pages=pages, products=products)
+    # one browser for the draft and the probe, started only if a page needs it
+    with probe_renderer() as renderer:
+        if source.startswith(("http://", "https://")):
+            profile = _draft(source, term, code, out, fmt, renderer)
+        else:
+            profile = _load_profile(source, base_url)
+        if not profile.uses_generic_spider:
+            raise click.ClickException(f"{profile.code} is read by the Python spider "
+                                       f"{profile.spider!r}; only profiles can be probed")
+        try:
+            with probe_client() as client:
+                report = probe(profile, term, client, pages=pages, products=products,
+                               renderer=renderer)
+        except BrowserUnavailable as exc:
+            raise click.ClickException(f"{profile.code} has render = \"browser\": {exc}"
+                                       ) from None
     if fmt == "json":
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=1) + "\n")
         return
@@ -180,9 +189,10 @@ def probe_cmd(source: str, term: str, pages: int, products: int, base_url: str |
               fmt: str, code: str | None, out: Path | None) -> None:
     """Try a profile without storing anything: SOURCE is a TOML file, a stored marketplace's
     code, or a site's URL (then a profile is drafted first: its search form or API, result
-    links, pagination and product data). One search through the SSRF guard, robots.txt
-    obeyed, the result links and next pages it finds, and the fields it reads on the first
-    product pages, with what is missing."""
+    links, pagination and product data; a search page only scripts fill in is run in
+    chromium). One search through the SSRF guard, robots.txt obeyed (search pages in chromium
+    for render = "browser"), the result links and next pages it finds, and the fields it
+    reads on the first product pages, with what is missing."""
     _probe(source, term, pages, products, base_url, fmt, code=code, out=out)
 
 
