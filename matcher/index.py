@@ -146,6 +146,7 @@ class MarkIndex:
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
         self._dictionary_marks: dict[int, bool] = {}
+        self._short_marks: dict[int, bool] = {}
         self._tok_info: dict[str, tuple] = {}  # word -> what it finds on its own (``_word``)
         self._cand_cache: dict[tuple, tuple[Hit, ...]] = {}  # joined candidates, the same way
         self._run_cache: dict[str, tuple[Hit, ...]] = {}  # runs of Chinese, Thai, kana
@@ -330,6 +331,13 @@ class MarkIndex:
             keys = [compact(w) for w in words]
             cached = bool(keys) and all(k and k in self._words for k in keys)
             self._dictionary_marks[mark_idx] = cached
+        return cached
+
+    def is_short_mark(self, mark_idx: int) -> bool:
+        """The mark has four letters or fewer (compact folded form)."""
+        cached = self._short_marks.get(mark_idx)
+        if cached is None:
+            cached = self._short_marks[mark_idx] = len(compact(fold(self.marks[mark_idx].mark))) <= 4
         return cached
 
     def authorised(self, mark: MarkRecord, listing: ListingText) -> str | None:
