@@ -24,6 +24,7 @@ from matcher.forms import Hit, Variant, add
 
 MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution
 MIN_RATIO = 60  # RapidFuzz ratio of the swapped word and the registered one
+MAX_REMEMBERED = 4096  # neighbouring words remembered per anchor word and side (titles repeat)
 
 
 def close(got: str, want: str) -> bool:
@@ -39,14 +40,20 @@ class _Side:
     wants: list[str] = field(default_factory=list)  # the other word, as registered
     entries: list[int] = field(default_factory=list)  # its index in the anchor's entry list
     by_phon: dict[str, list[int]] = field(default_factory=dict)  # Metaphone key -> entry indices
+    seen: dict[str, tuple[int, ...]] = field(default_factory=dict)  # ``passing``, remembered
 
-    def passing(self, got: str) -> list[int]:
+    def passing(self, got: str) -> tuple[int, ...]:
         """Entry indices whose other word is ``close`` to ``got`` (the same test, in bulk)."""
-        out = [self.entries[k] for _, _, k in process.extract(
-            got, self.wants, scorer=fuzz.ratio, score_cutoff=MIN_RATIO, limit=None)]
-        if got.isalpha() and self.by_phon:
-            out.extend(self.by_phon.get(jellyfish.metaphone(got), ()))
-        return out
+        found = self.seen.get(got)
+        if found is None:
+            out = [self.entries[k] for _, _, k in process.extract(
+                got, self.wants, scorer=fuzz.ratio, score_cutoff=MIN_RATIO, limit=None)]
+            if got.isalpha() and self.by_phon:
+                out.extend(self.by_phon.get(jellyfish.metaphone(got), ()))
+            if len(self.seen) >= MAX_REMEMBERED:
+                self.seen.clear()
+            found = self.seen[got] = tuple(out)
+        return found
 
 
 @dataclass(slots=True)
