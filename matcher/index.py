@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import jellyfish
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from matcher.candidates import Candidate, Token, candidates, tokens
@@ -88,6 +88,9 @@ def allowed_edits(length: int) -> int:
     if length <= 6:
         return 1
     return 2
+
+
+MAX_STRETCH = 2  # the most edits ``stretch_edits`` allows, at any length
 
 
 def stretch_edits(length: int) -> int:
@@ -524,16 +527,13 @@ class MarkIndex:
             # phrases are left to word_substitution: their typos are per word
             fzs = {fuzzy_key(lk): lk for lk in lkeys}
             for fz, lk in fzs.items():
-                seen: set[int] = set()
-                for d in deletes(fz, 2 if len(fz) >= 4 else 1):
-                    for vid in _get(self._deletes, d):
-                        if vid in found or vid in seen:
-                            continue
-                        seen.add(vid)
-                        hit = self._verify_typo(self.variants[vid], lk, fz, c)
-                        if hit:
-                            found.add(vid)
-                            out.append(hit)
+                for vid in self._near(fz):
+                    if vid in found:
+                        continue
+                    hit = self._verify_typo(self.variants[vid], lk, fz, c)
+                    if hit:
+                        found.add(vid)
+                        out.append(hit)
             if key.isascii() and key.isalpha():
                 phon = jellyfish.metaphone(key)
                 for vid in _get(self._by_phon, phon):
@@ -549,6 +549,29 @@ class MarkIndex:
         if not phrase and len(key) > MIN_FUSED_LEN:
             out.extend(self._fused_hits(c, key, lkey, found, toks))
         return out
+
+    def _near(self, fz: str) -> list[int]:
+        """Registered forms whose fuzzy key (or its letter-pair reading) is at most
+        ``MAX_STRETCH`` edits (OSA) from ``fz``, in the order the deletion table gives them: the
+        candidates of ``typo_distance``, which allows no more. The deletion neighbourhoods
+        (depth 2 on each side) also bring forms up to four edits away, the more of them the
+        larger the registry: RapidFuzz's ``cdist`` drops those in one call, rather than
+        ``typo_distance`` one by one."""
+        vids: list[int] = []
+        seen: set[int] = set()
+        for d in deletes(fz, 2 if len(fz) >= 4 else 1):
+            for vid in _get(self._deletes, d):
+                if vid not in seen:
+                    seen.add(vid)
+                    vids.append(vid)
+        if len(vids) < 2:
+            return vids
+        variants = self.variants
+        keys = [variants[v].fz for v in vids] + [variants[v].fz2 for v in vids]
+        dist = process.cdist([fz], keys, scorer=OSA.distance, score_cutoff=MAX_STRETCH)[0].tolist()
+        n = len(vids)
+        return [v for k, v in enumerate(vids)
+                if dist[k] <= MAX_STRETCH or (keys[n + k] and dist[n + k] <= MAX_STRETCH)]
 
     def _verify_typo(self, v: Variant, lkey: str, fz: str, c: Candidate) -> Hit | None:
         dist = typo_distance(v, lkey, fz)

@@ -16,8 +16,8 @@ from rapidfuzz import fuzz
 from matcher import MarkRecord, build_index
 from matcher.candidates import tokens
 from matcher.forms import Hit, get
-from matcher.index import MarkIndex
-from matcher.normalise import fold, loose
+from matcher.index import MarkIndex, deletes, typo_distance
+from matcher.normalise import fold, fuzzy_key, loose
 from matcher.substitution import MAX_ANCHOR_MARKS
 
 SYLLABLES = ["ka", "ro", "mi", "tel", "van", "dor", "sil", "qua", "pen", "lux", "bra", "ve", "no",
@@ -120,3 +120,49 @@ def test_substitution_table_finds_what_the_scan_found():
         assert fast == scan_substitutions(index, folded), title
         found += len(fast)
     assert found > 300  # the titles do swap words of registered marks
+
+
+def _edit(rng: random.Random, word: str, edits: int) -> str:
+    for _ in range(edits):
+        i = rng.randrange(len(word))
+        r = rng.random()
+        if r < 0.3:
+            word = word[:i] + rng.choice("abcdeiklmnorstuv") + word[i + 1 :]
+        elif r < 0.6 and len(word) > 2:
+            word = word[:i] + word[i + 1 :]
+        elif r < 0.8:
+            word = word[:i] + rng.choice("abcdeiklmnorstuv") + word[i:]
+        elif i + 1 < len(word):
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word
+
+
+def scan_near(index: MarkIndex, fz: str) -> list[int]:
+    """The deletion-table scan ``MarkIndex._near`` replaced: every form the table gives."""
+    out: list[int] = []
+    for d in deletes(fz, 2 if len(fz) >= 4 else 1):
+        for vid in get(index._deletes, d):
+            if vid not in out:
+                out.append(vid)
+    return out
+
+
+def test_typo_candidates_keep_every_form_typo_distance_accepts():
+    rng = random.Random(9)
+    names: set[str] = set()
+    while len(names) < 4000:  # one-word coined marks, many of them a few edits apart
+        names.add(_word(rng) if rng.random() < 0.5 else _edit(rng, _word(rng), 1))
+    index = build_index([MarkRecord(f"m{i}", n.upper(), owner_id="o") for i, n in enumerate(sorted(names))])
+    queries = [_edit(rng, rng.choice(sorted(names)), rng.randint(0, 3)) for _ in range(2000)]
+    kept = 0
+    for q in queries:
+        lk = loose(q)
+        fz = fuzzy_key(lk)
+        old = scan_near(index, fz)
+        new = index._near(fz)
+        assert set(new) <= set(old)
+        accepted = [v for v in old if typo_distance(index.variants[v], lk, fz) is not None]
+        assert [v for v in new if v in set(accepted)] == accepted, q
+        kept += len(accepted)
+        assert len(new) <= len(old)
+    assert kept > 1000
