@@ -16,6 +16,15 @@ Conditions (all optional; every one given must hold):
 * ``kinds``: the alert's kind is one of these (``counterfeit``, ``trademark``, ``nominative``...)
 * ``known_infringer``: the seller is already in one of the holder's cases on that marketplace
   (a repeat infringer; the seller networks a team has built cases against)
+* ``in_network``: the seller is in a seller network (``markwatch.networks``: accounts linked across
+  marketplaces by a shared contact or photo, friend of a friend) with another account the holder
+  has a confirmed alert on or a case against. Only the holder's own verdicts and cases count,
+  never another holder's. Networks are as beat last recomputed them: a seller first seen since is
+  in none until the next recomputation (apply the rule to the queue then). The rule's event names
+  the network and the linked accounts (``details["in_network"]``), as does the dry run.
+
+``known_infringer`` and ``in_network`` are true or false (``true``/``false``, ``on``/``off``,
+``1``/``0``); lists are lists; scores whole numbers from 0 to 100. Anything else is refused.
 
 A price far below retail is the matcher's ``price`` check: ``checks: [price]``.
 """
@@ -34,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from db.enforcement import AutomationRule, Case
 from db.models import Alert, AlertEvent, AlertStatus, Listing, Marketplace
+from db.networks import NetworkHit, linked_infringers
 from db.session import rowcount
 from db.tenancy import Refused, Scope
 from db.types import utcnow
@@ -42,7 +52,8 @@ from db.verdicts import DISMISS_REASONS, transition
 ACTIONS = {"confirm": AlertStatus.CONFIRMED, "dismiss": AlertStatus.DISMISSED,
            "review": AlertStatus.IN_REVIEW}
 CONDITION_KEYS = frozenset({"checks", "min_score", "max_score", "marketplaces", "sellers", "kinds",
-                            "known_infringer"})
+                            "known_infringer", "in_network"})
+FLAGS = ("known_infringer", "in_network")
 DRY_RUN_DAYS = 30
 
 
@@ -57,42 +68,101 @@ def clean_conditions(raw: dict[str, Any]) -> dict[str, Any]:
         raise Refused(f"unknown condition(s): {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {}
     for k in ("checks", "marketplaces", "sellers", "kinds"):
-        values = [str(v).strip() for v in raw.get(k) or [] if str(v).strip()]
+        given = raw.get(k)
+        if given is not None and not isinstance(given, list | tuple):
+            raise Refused(f"{k} is a list of values, not {type(given).__name__} {given!r:.60}")
+        values = [str(v).strip() for v in given or [] if str(v).strip()]
         if values:
             out[k] = values[:200]
     for k in ("min_score", "max_score"):
         if raw.get(k) not in (None, ""):
-            v = int(raw[k])
+            try:
+                v = int(raw[k])
+            except (TypeError, ValueError):
+                raise Refused(f"{k} is a whole number from 0 to 100, not {raw[k]!r:.60}") from None
             if not 0 <= v <= 100:
                 raise Refused(f"{k} is 0 to 100")
             out[k] = v
-    if raw.get("known_infringer") in (True, "true", "on", "1", 1):
-        out["known_infringer"] = True
+    for k in FLAGS:
+        if _flag(k, raw.get(k)):
+            out[k] = True
     if not out:
         raise Refused("a rule needs at least one condition (a rule for every alert is a mistake)")
     return out
+
+
+def _flag(key: str, value: Any) -> bool:
+    v = value.strip().lower() if isinstance(value, str) else value
+    if v in (None, False, "", "false", "off", "0"):  # False == 0: the number 0 too
+        return False
+    if v in (True, "true", "on", "1"):
+        return True
+    raise Refused(f"{key} is true or false, not {value!r:.60}")
 
 
 def rule_actor(rule: AutomationRule) -> str:
     return f"rule:{rule.id}:{rule.name}"[:254]
 
 
+@dataclass
+class Match:
+    """Why a rule's conditions hold for an alert, where the store had to be asked."""
+
+    details: dict[str, Any] = field(default_factory=dict)  # condition -> what satisfied it
+    why: list[str] = field(default_factory=list)  # the same in words
+
+    def note(self, rule: AutomationRule, *extra: str) -> str:
+        return "; ".join([f"automation rule {rule.id} ({rule.name})", *extra, *self.why])
+
+
+class Facts:
+    """What conditions read from the store about a batch of alerts, asked once for the batch (one
+    query per holder, not one per alert and network member) and only if a rule needs it."""
+
+    def __init__(self, session: Session | None, rows: Sequence[tuple[Alert, Listing, str]]):
+        self.session = session
+        self._rows = rows
+        self._networks: dict[int, dict[tuple[int, str], NetworkHit]] = {}
+
+    def network(self, alert: Alert, listing: Listing) -> NetworkHit | None:
+        if self.session is None or not listing.seller:
+            return None
+        holder = alert.rights_holder_id
+        if holder not in self._networks:
+            sellers = {(li.marketplace_id, li.seller) for a, li, _ in self._rows
+                       if a.rights_holder_id == holder and li.seller}
+            sellers.add((listing.marketplace_id, listing.seller))
+            self._networks[holder] = linked_infringers(self.session, holder, sellers)
+        return self._networks[holder].get((listing.marketplace_id, listing.seller))
+
+
 def matches(conditions: dict[str, Any], alert: Alert, listing: Listing, market_code: str,
-            session: Session | None = None) -> bool:
+            session: Session | None = None, facts: Facts | None = None) -> Match | None:
+    """A Match (true) when every condition holds, else None. ``facts``: the batch's, so that
+    store-backed conditions are read once for all its alerts."""
     c = conditions
     if "checks" in c and not {str(r.get("check")) for r in alert.reasons or []} & set(c["checks"]):
-        return False
+        return None
     if "min_score" in c and alert.score < c["min_score"]:
-        return False
+        return None
     if "max_score" in c and alert.score > c["max_score"]:
-        return False
+        return None
     if "marketplaces" in c and market_code not in c["marketplaces"]:
-        return False
+        return None
     if "sellers" in c and _key(listing.seller or "") not in {_key(s) for s in c["sellers"]}:
-        return False
+        return None
     if "kinds" in c and alert.kind not in c["kinds"]:
-        return False
-    return not (c.get("known_infringer") and not _known_infringer(session, alert, listing))
+        return None
+    if c.get("known_infringer") and not _known_infringer(session, alert, listing):
+        return None
+    out = Match()
+    if c.get("in_network"):
+        hit = (facts or Facts(session, [(alert, listing, market_code)])).network(alert, listing)
+        if hit is None:
+            return None
+        out.details["in_network"] = hit.details()
+        out.why.append(f"in {hit.describe()}")
+    return out
 
 
 def _known_infringer(session: Session | None, alert: Alert, listing: Listing) -> bool:
@@ -152,15 +222,16 @@ def apply_rules(session: Session, alert_ids: Iterable[int]) -> RuleRun:
     rows = _rows(session, sa.select(Alert, Listing, Marketplace.code)
                  .where(Alert.id.in_(ids), Alert.status == AlertStatus.NEW))
     by_holder: dict[int, list[AutomationRule]] = {}
+    facts = Facts(session, rows)
     for alert, listing, code in rows:
         holder = alert.rights_holder_id
         if holder not in by_holder:
             by_holder[holder] = [r for r in rules_of(session, holder) if r.active]
         for rule in by_holder[holder]:
-            if matches(rule.conditions, alert, listing, code, session):
+            if hit := matches(rule.conditions, alert, listing, code, session, facts):
                 scope = Scope(session, holder, rule_actor(rule))
                 done = transition(scope, [alert.id], rule.action, reason=rule.reason,
-                                  note=f"automation rule {rule.id} ({rule.name})", strict=False)
+                                  note=hit.note(rule), details=hit.details, strict=False)
                 if done.changed:
                     out.acted.setdefault(rule.id, []).append(alert.id)
                 break
@@ -172,15 +243,16 @@ def apply_to_queue(scope: Scope, rule_id: int, *, days: int = DRY_RUN_DAYS) -> l
     rule = scope.get(AutomationRule, rule_id)
     since = utcnow() - timedelta(days=days)
     acted = []
-    for alert, listing, code in _rows(scope.session, sa.select(Alert, Listing, Marketplace.code)
-                                      .where(Alert.rights_holder_id == scope.rights_holder_id,
-                                             Alert.status == AlertStatus.NEW,
-                                             Alert.created_at >= since)):
-        if matches(rule.conditions, alert, listing, code, scope.session):
+    rows = _rows(scope.session, sa.select(Alert, Listing, Marketplace.code)
+                 .where(Alert.rights_holder_id == scope.rights_holder_id,
+                        Alert.status == AlertStatus.NEW, Alert.created_at >= since))
+    facts = Facts(scope.session, rows)
+    for alert, listing, code in rows:
+        if hit := matches(rule.conditions, alert, listing, code, scope.session, facts):
             done = transition(Scope(scope.session, scope.rights_holder_id, rule_actor(rule)),
                               [alert.id], rule.action, reason=rule.reason,
-                              note=f"automation rule {rule.id} ({rule.name}), applied by "
-                                   f"{scope.actor}", strict=False)
+                              note=hit.note(rule, f"applied by {scope.actor}"),
+                              details=hit.details, strict=False)
             acted += done.changed
     return acted
 
@@ -192,7 +264,7 @@ class DryRun:
     would_change: int  # of them, still new: what the rule would move
     agree: int  # reviewers reached the rule's outcome
     disagree: int  # reviewers decided otherwise
-    sample: list[tuple[int, str, int, str]]  # (alert id, title, score, status)
+    sample: list[tuple[int, str, int, str, str]]  # (alert id, title, score, status, why)
 
 
 def dry_run(scope: Scope, conditions: dict[str, Any], action: str, *,
@@ -201,17 +273,20 @@ def dry_run(scope: Scope, conditions: dict[str, Any], action: str, *,
     days, and how that compares with the verdicts reviewers gave them."""
     cond = clean_conditions(conditions)
     since = utcnow() - timedelta(days=days)
-    hits = [(a, li) for a, li, code in _rows(
-        scope.session, sa.select(Alert, Listing, Marketplace.code)
-        .where(Alert.rights_holder_id == scope.rights_holder_id, Alert.created_at >= since))
-        if matches(cond, a, li, code, scope.session)]
-    status = Counter(a.status.value for a, _ in hits)
+    rows = _rows(scope.session, sa.select(Alert, Listing, Marketplace.code)
+                 .where(Alert.rights_holder_id == scope.rights_holder_id,
+                        Alert.created_at >= since))
+    facts = Facts(scope.session, rows)
+    hits = [(a, li, m) for a, li, code in rows
+            if (m := matches(cond, a, li, code, scope.session, facts))]
+    status = Counter(a.status.value for a, _, _ in hits)
     target = ACTIONS[action].value
     decided = {"confirmed", "dismissed"}
     agree = status.get(target, 0) if target in decided else 0
     disagree = sum(n for s, n in status.items() if s in decided and s != target)
     return DryRun(len(hits), dict(status), status.get("new", 0), agree, disagree,
-                  [(a.id, li.title, a.score, a.status.value) for a, li in hits[:20]])
+                  [(a.id, li.title, a.score, a.status.value, "; ".join(m.why))
+                   for a, li, m in hits[:20]])
 
 
 def undo_rule(scope: Scope, rule_id: int) -> list[int]:

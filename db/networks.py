@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from db.models import Alert, AlertStatus, Base, Listing, Marketplace
 from db.types import UTCDateTime, intpk
@@ -128,3 +128,85 @@ def network_view(scope: Any, network_id: int) -> NetworkView:
         [a for a in mine if a.status in _OPEN],
         sum(1 for a in mine if a.status == AlertStatus.CONFIRMED), links,
     )
+
+
+@dataclass(frozen=True)
+class LinkedInfringer:
+    """A seller account in the same network that the holder already acted against."""
+
+    marketplace: str  # code
+    seller: str
+    alert_id: int | None  # the holder's first confirmed alert on its listings
+    case_id: int | None  # the holder's first case against it
+
+    def evidence(self) -> str:
+        return f"case {self.case_id}" if self.case_id is not None else \
+            f"confirmed alert {self.alert_id}"
+
+
+@dataclass
+class NetworkHit:
+    network_id: int
+    linked: list[LinkedInfringer] = field(default_factory=list)  # the first few, in order
+    total: int = 0  # linked accounts the holder acted against, shown or not
+
+    def describe(self) -> str:
+        first = self.linked[0]
+        more = f" and {self.total - 1} more" if self.total > 1 else ""
+        return (f"seller network {self.network_id}, linked to {first.seller} on "
+                f"{first.marketplace} ({first.evidence()}){more}")
+
+    def details(self) -> dict[str, Any]:
+        return {"network_id": self.network_id, "linked_total": self.total,
+                "linked": [{"marketplace": x.marketplace, "seller": x.seller,
+                            "alert_id": x.alert_id, "case_id": x.case_id} for x in self.linked]}
+
+
+LINKED_SHOWN = 5
+_CHUNK = 500
+
+
+def linked_infringers(session: Session, rights_holder_id: int,
+                      sellers: Iterable[tuple[int, str]]) -> dict[tuple[int, str], NetworkHit]:
+    """For each of these seller accounts (marketplace id, seller) that is in a network with
+    another account this holder has a confirmed alert on or a case against: that network and
+    those accounts. Only this holder's verdicts and cases count. One query per 500 seller names
+    however many alerts and network members there are."""
+    # imported here: db.models imports this module at its end, and db.enforcement imports
+    # db.models, so a process that imports db.enforcement first would find it half-built
+    from db.enforcement import Case
+
+    wanted = {(m, s) for m, s in sellers if s}
+    me, other = aliased(SellerNetworkMember), aliased(SellerNetworkMember)
+    confirmed = (sa.select(sa.func.min(Alert.id)).join(Listing, Listing.id == Alert.listing_id)
+                 .where(Alert.rights_holder_id == rights_holder_id,
+                        Alert.status == AlertStatus.CONFIRMED,
+                        Listing.marketplace_id == other.marketplace_id,
+                        Listing.seller == other.seller)
+                 .correlate(other).scalar_subquery())
+    case = (sa.select(sa.func.min(Case.id))
+            .where(Case.rights_holder_id == rights_holder_id,
+                   Case.marketplace_id == other.marketplace_id, Case.seller == other.seller)
+            .correlate(other).scalar_subquery())
+    names = sorted({s for _, s in wanted})
+    found: dict[tuple[int, str], NetworkHit] = {}
+    for i in range(0, len(names), _CHUNK):
+        pairs = (sa.select(me.marketplace_id.label("m"), me.seller.label("s"), me.network_id,
+                           Marketplace.code, other.seller.label("linked"),
+                           confirmed.label("alert_id"), case.label("case_id"))
+                 .join(other, sa.and_(other.network_id == me.network_id,
+                                      sa.or_(other.marketplace_id != me.marketplace_id,
+                                             other.seller != me.seller)))
+                 .join(Marketplace, Marketplace.id == other.marketplace_id)
+                 .where(me.seller.in_(names[i:i + _CHUNK])).subquery())
+        rows = session.execute(
+            sa.select(pairs).where(sa.or_(pairs.c.alert_id.is_not(None),
+                                          pairs.c.case_id.is_not(None)))
+            .order_by(pairs.c.m, pairs.c.s, pairs.c.code, pairs.c.linked))
+        for m, s, network_id, code, linked, alert_id, case_id in rows:
+            if (m, s) in wanted:
+                hit = found.setdefault((m, s), NetworkHit(network_id))
+                hit.total += 1
+                if len(hit.linked) < LINKED_SHOWN:
+                    hit.linked.append(LinkedInfringer(code, linked, alert_id, case_id))
+    return found

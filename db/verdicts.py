@@ -4,6 +4,7 @@ dismiss reasons."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -54,12 +55,14 @@ def transition(
     reason: str | None = None,
     note: str | None = None,
     strict: bool = True,
+    details: dict[str, Any] | None = None,
 ) -> VerdictOutcome:
     """Move alerts along the review lifecycle, writing one append-only event per change.
 
     ``strict``: an alert that cannot make the move raises Refused (single verdicts); otherwise it
     is reported in ``refused`` and the others go ahead (bulk verdicts). Alerts of another rights
-    holder are NotFound either way.
+    holder are NotFound either way. ``details``: more for each event's details (an automation
+    rule's reasons), beside the ``note``.
     """
     if action not in TRANSITIONS:
         raise Refused(f"unknown action {action!r}")
@@ -116,7 +119,7 @@ def transition(
                 from_status=before.value,
                 to_status=target.value,
                 reason=reason,
-                details={"note": note} if note else {},
+                details={**({"note": note} if note else {}), **(details or {})},
             )
         )
         out.changed.append(i)

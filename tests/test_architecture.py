@@ -66,3 +66,22 @@ def test_import_rules(sub: str) -> None:
         if hits:
             bad.append(f"{f.relative_to(REPO)} imports {sorted(hits)}")
     assert not bad, "\n".join(bad)
+
+
+def test_every_store_module_imports_first() -> None:
+    """Each ``db`` module imports cleanly when it is the first one a process imports (the
+    models import the table modules at their end, so a table module that imports another
+    at its top can find it half-built: ``markwatch users add`` once failed so)."""
+    import subprocess
+    import sys
+
+    mods = sorted(f"db.{p.stem}" for p in (REPO / "db").glob("*.py") if p.stem != "__init__")
+    procs = {m: subprocess.Popen([sys.executable, "-c", f"import {m}"], cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for m in mods}
+    bad = {}
+    for m, p in procs.items():
+        _, err = p.communicate(timeout=120)
+        if p.returncode:
+            bad[m] = err.strip().splitlines()[-1]
+    assert not bad, bad

@@ -16,6 +16,8 @@ import os
 import random
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -90,6 +92,48 @@ def test_worker_killed_mid_task_creates_every_alert_exactly_once(pg_url, redis_u
         assert (alerts, created) == (200, 200)
         assert child_kills + worker_kills > 0
         assert "unique" not in " ".join(w.tail(2000) for w in p.workers).lower()
+    finally:
+        p.close()
+
+
+# A consumer that takes one message without acknowledging it, says so, and waits to be killed.
+_DEAD_CONSUMER = """
+import sys, time
+from markwatch.settings import get_settings
+from tasks.app import QUEUE, make_celery
+app = make_celery(get_settings())
+conn = app.connection_for_read()
+message = conn.default_channel.basic_get(QUEUE, no_ack=False)
+print("took", message is not None, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_workers_message_is_redelivered_soon_after_its_visibility_timeout(
+        pg_url, redis_url, tmp_path):
+    # Before the fix, kombu scanned for such messages on every tenth 10 s tick: a worker started
+    # before the message became visible again took about 100 s to restore it.
+    vt = 30
+    p = Pipeline(pg_url, redis_url, tmp_path, MARKWATCH_BROKER_VISIBILITY_TIMEOUT=str(vt))
+    try:
+        (lid,) = p.seed(1)
+        _send_match_tasks(p, [lid])
+        dead = subprocess.Popen([sys.executable, "-c", _DEAD_CONSUMER], env=child_env(**p.env),
+                                stdout=subprocess.PIPE, text=True, cwd=REPO)
+        assert dead.stdout is not None
+        assert dead.stdout.readline().strip() == "took True"
+        taken = time.monotonic()
+        dead.send_signal(signal.SIGKILL)  # dies holding the message: no ack, no restore on close
+        dead.wait(10)
+        w = p.start_worker("late")
+        wait_for(lambda: " ready." in w.tail(200), timeout=120, what="the worker to be ready",
+                 child=w, interval=0.2)
+        started = time.monotonic() - taken
+        assert started < vt - 5, f"the worker took {started:.0f} s to start: the test proves nothing"
+        wait_for(lambda: p.counts() == (1, 1), timeout=vt + 25, what="the redelivered alert",
+                 child=w, interval=0.5)
+        record("1b message of a killed consumer", 1, 0, 0,
+               f"redelivered {time.monotonic() - taken - vt:.1f} s after its visibility timeout")
     finally:
         p.close()
 

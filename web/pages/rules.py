@@ -29,6 +29,8 @@ from web.pages.common import Id, page
 router = APIRouter()
 
 Text = Annotated[str, TextLimits(2000), Form()]
+# how the rule list names a condition where its key alone says too little
+LABELS = {"in_network": "seller in a network with one we confirmed or have a case against"}
 
 
 def _list(v: str) -> list[str]:
@@ -36,10 +38,12 @@ def _list(v: str) -> list[str]:
 
 
 def _conditions(checks: str, min_score: str, max_score: str, marketplaces: list[str],
-                sellers: str, kinds: str, known_infringer: bool) -> dict[str, Any]:
+                sellers: str, kinds: str, known_infringer: bool,
+                in_network: bool) -> dict[str, Any]:
     return {"checks": _list(checks), "min_score": min_score or None,
             "max_score": max_score or None, "marketplaces": [m for m in marketplaces if m],
-            "sellers": _list(sellers), "kinds": _list(kinds), "known_infringer": known_infringer}
+            "sellers": _list(sellers), "kinds": _list(kinds), "known_infringer": known_infringer,
+            "in_network": in_network}
 
 
 def _page(request: Request, ctx: Ctx, code: int = 200, **extra: Any) -> HTMLResponse:
@@ -47,7 +51,7 @@ def _page(request: Request, ctx: Ctx, code: int = 200, **extra: Any) -> HTMLResp
     markets = ctx.session.scalars(sa.select(Marketplace).order_by(Marketplace.code)).all()
     return page(request, "rules.html", ctx, code, rules=rules, counts=rule_counts(ctx.scope, rules),
                 markets=markets, reasons=DISMISS_REASONS, checks=sorted(TEMPLATES),
-                days=DRY_RUN_DAYS, **{"preview": None, "form": {}, "message": None, **extra})
+                days=DRY_RUN_DAYS, labels=LABELS, **{"preview": None, "form": {}, "message": None, **extra})
 
 
 @router.get("/rules")
@@ -67,13 +71,15 @@ def rules_post(
     marketplaces: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     sellers: Text = "", kinds: Text = "",
     known_infringer: Annotated[bool, Form()] = False,
+    in_network: Annotated[bool, Form()] = False,
 ) -> Response:
     """Preview a rule against the last 30 days, or save it (it acts on new alerts from now on)."""
     conditions = _conditions(checks, min_score, max_score, marketplaces[:50], sellers, kinds,
-                             known_infringer)
+                             known_infringer, in_network)
     form = {"name": name, "action": action, "reason": reason, "checks": checks,
             "min_score": min_score, "max_score": max_score, "marketplaces": marketplaces,
-            "sellers": sellers, "kinds": kinds, "known_infringer": known_infringer}
+            "sellers": sellers, "kinds": kinds, "known_infringer": known_infringer,
+            "in_network": in_network}
     if do == "preview":
         return _page(request, ctx, preview=dry_run(ctx.scope, conditions, action), form=form)
     rule = add_rule(ctx.scope, name=name, action=action, conditions=conditions,
