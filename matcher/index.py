@@ -24,12 +24,10 @@ product               compact model numbers, compact product names, distinctive 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import jellyfish
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from matcher.candidates import Candidate, Token, candidates, tokens
@@ -45,6 +43,9 @@ from matcher.crossscript import (
     thai_skeleton_of_roman,
 )
 from matcher.data_files import dictionary_words, known_brands, korean_particles
+from matcher.forms import Hit, Variant
+from matcher.forms import add as _add
+from matcher.forms import get as _get
 from matcher.normalise import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -60,6 +61,7 @@ from matcher.normalise import (
     word_tokens,
 )
 from matcher.segment import is_common_word, is_thai_word, script_of, word_breaks, words_of
+from matcher.substitution import SubstitutionTable
 from matcher.types import (
     AuthorisedSeller,
     ListingText,
@@ -71,8 +73,7 @@ from matcher.types import (
 )
 
 MIN_FUSED_LEN = 4  # a mark shorter than this is never looked for inside a longer word
-TOKEN_CACHE_SIZE = 200_000
-MAX_ANCHOR_MARKS = 64  # a word standing in more multi-word marks than this anchors no substitution  # one-word candidates remembered: marketplace titles repeat words
+TOKEN_CACHE_SIZE = 200_000  # one-word candidates remembered: marketplace titles repeat words
 MAX_PHRASE = 6
 MAX_THAI_SPAN = 3  # Thai words read together as one borrowed name (an unknown name falls apart)
 MIN_ROMAN_RATIO = 60  # RapidFuzz ratio of a romanised Thai or kana word and a respelled mark
@@ -87,6 +88,9 @@ def allowed_edits(length: int) -> int:
     if length <= 6:
         return 1
     return 2
+
+
+MAX_STRETCH = 2  # the most edits ``stretch_edits`` allows, at any length
 
 
 def stretch_edits(length: int) -> int:
@@ -111,65 +115,6 @@ def deletes(word: str, depth: int) -> set[str]:
     return out
 
 
-@dataclass(slots=True)
-class Variant:
-    """One registered form of a mark: the mark itself, an alias, or a romanised alias."""
-
-    vid: int
-    mark_idx: int
-    text: str
-    source: str  # "mark" | "alias" | "romanised" | "short" (first two characters of a long alias)
-    key: str  # compact folded form (Han characters kept as they are)
-    words: tuple[str, ...]
-    run: bool  # written in a script without spaces (Han, Thai, kana): found by substring search
-    loose: str = ""
-    fz: str = ""
-    phon: str = ""
-    pinyin: tuple[str, ...] = ()
-    loose_words: tuple[str, ...] = ()
-    fz2: str = ""  # fuzzy key with letter pairs read one by one ("clovia", not "dovia")
-    loose2: str = ""  # loose form with letter pairs read one by one
-    skel: tuple[str, str] = ("", "")  # consonant skeleton as Thai and as Japanese borrow it
-
-
-@dataclass(slots=True)
-class Hit:
-    """A check that fired for one registered form on one stretch of the listing's folded text."""
-
-    vid: int
-    check: str
-    start: int
-    end: int
-    base: int
-    detail: str
-    disguise: bool = False  # the span needed unfolding (invisible/confusable/...): score higher
-    stretch: bool = False  # a typo beyond ``allowed_edits``: kept only if the listing supports it
-
-    def _replace_span(self, start: int, end: int) -> Hit:
-        return Hit(self.vid, self.check, start, end, self.base, self.detail, self.disguise,
-                   self.stretch)
-
-
-def _add(table: dict, key, value) -> None:
-    """Append ``value`` to ``table[key]``, storing a bare value until a second one comes (the
-    deletion table has millions of keys; most hold one value)."""
-    cur = table.get(key)
-    if cur is None:
-        table[key] = value
-    elif isinstance(cur, list):
-        if value not in cur:
-            cur.append(value)
-    elif cur != value:
-        table[key] = [cur, value]
-
-
-def _get(table: dict, key) -> list:
-    cur = table.get(key)
-    if cur is None:
-        return []
-    return cur if isinstance(cur, list) else [cur]
-
-
 class MarkIndex:
     """Registered marks, products and authorised sellers, ready to match listings."""
 
@@ -192,8 +137,7 @@ class MarkIndex:
         self._by_key: dict[str, object] = {}
         self._by_loose: dict[str, object] = {}
         self._by_phon: dict[str, object] = {}
-        # words of multi-word marks -> (vid, position), or a list of them (see _add)
-        self._by_word: dict[str, tuple[int, int] | list[tuple[int, int]]] = {}
+        self._substitutions = SubstitutionTable()  # words of multi-word marks
         self._deletes: dict[str, object] = {}
         self._han_bigram: dict[str, object] = {}
         self._han_py: dict[tuple[str, str], object] = {}
@@ -205,6 +149,7 @@ class MarkIndex:
         self.max_phrase = 2  # two-word candidates also find a one-word mark split by a space
         self._mark_by_id: dict[str, int] = {}
         self._dictionary_marks: dict[int, bool] = {}
+        self._short_marks: dict[int, bool] = {}
         self._tok_info: dict[str, tuple] = {}  # word -> what it finds on its own (``_word``)
         self._cand_cache: dict[tuple, tuple[Hit, ...]] = {}  # joined candidates, the same way
         self._run_cache: dict[str, tuple[Hit, ...]] = {}  # runs of Chinese, Thai, kana
@@ -278,8 +223,7 @@ class MarkIndex:
             for w in (v.words[0], loose(v.words[0])):
                 self._phrase_starts.update(w[:i] for i in range(1, len(w) + 1))
             v.loose_words = tuple(loose(w) for w in v.words)
-            for pos, w in enumerate(v.loose_words):
-                _add(self._by_word, w, (vid, pos))
+            self._substitutions.add(vid, v.loose_words)
         self._max_fuzzy_len = max(self._max_fuzzy_len, len(v.fz) + 2)
         depth = stretch_edits(len(key))
         if len(key) >= 4 and depth:
@@ -392,6 +336,13 @@ class MarkIndex:
             self._dictionary_marks[mark_idx] = cached
         return cached
 
+    def is_short_mark(self, mark_idx: int) -> bool:
+        """The mark has four letters or fewer (compact folded form)."""
+        cached = self._short_marks.get(mark_idx)
+        if cached is None:
+            cached = self._short_marks[mark_idx] = len(compact(fold(self.marks[mark_idx].mark))) <= 4
+        return cached
+
     def authorised(self, mark: MarkRecord, listing: ListingText) -> str | None:
         """The authorised seller entry (or own store) that covers this listing, if any."""
         if not listing.seller:
@@ -463,7 +414,7 @@ class MarkIndex:
             if self.products:
                 products.extend(self._product_hits(cands))
         if anchors:
-            hits.extend(self._substitution_hits(toks, folded, ltoks))
+            hits.extend(self._substitutions.hits(self.variants, toks, folded, ltoks))
         if runs:
             for t in toks:
                 if t.run:
@@ -492,8 +443,7 @@ class MarkIndex:
         found = tuple(self._latin_hits(c, toks, [common] * len(toks), [lt] * len(toks)))
         if not found and self._hangul and _is_hangul(text[0]):
             found = tuple(self._hangul_hits(c))
-        entry = self._by_word.get(lt)
-        anchor = entry is not None and not (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS)
+        anchor = self._substitutions.anchors(lt)
         prods = tuple((pidx, check, base) for pidx, check, _s, _e, base in self._product_hits([c]))
         rec = (common, lt, found, text in self._phrase_starts or lt in self._phrase_starts,
                anchor, prods)
@@ -577,16 +527,13 @@ class MarkIndex:
             # phrases are left to word_substitution: their typos are per word
             fzs = {fuzzy_key(lk): lk for lk in lkeys}
             for fz, lk in fzs.items():
-                seen: set[int] = set()
-                for d in deletes(fz, 2 if len(fz) >= 4 else 1):
-                    for vid in _get(self._deletes, d):
-                        if vid in found or vid in seen:
-                            continue
-                        seen.add(vid)
-                        hit = self._verify_typo(self.variants[vid], lk, fz, c)
-                        if hit:
-                            found.add(vid)
-                            out.append(hit)
+                for vid in self._near(fz):
+                    if vid in found:
+                        continue
+                    hit = self._verify_typo(self.variants[vid], lk, fz, c)
+                    if hit:
+                        found.add(vid)
+                        out.append(hit)
             if key.isascii() and key.isalpha():
                 phon = jellyfish.metaphone(key)
                 for vid in _get(self._by_phon, phon):
@@ -602,6 +549,29 @@ class MarkIndex:
         if not phrase and len(key) > MIN_FUSED_LEN:
             out.extend(self._fused_hits(c, key, lkey, found, toks))
         return out
+
+    def _near(self, fz: str) -> list[int]:
+        """Registered forms whose fuzzy key (or its letter-pair reading) is at most
+        ``MAX_STRETCH`` edits (OSA) from ``fz``, in the order the deletion table gives them: the
+        candidates of ``typo_distance``, which allows no more. The deletion neighbourhoods
+        (depth 2 on each side) also bring forms up to four edits away, the more of them the
+        larger the registry: RapidFuzz's ``cdist`` drops those in one call, rather than
+        ``typo_distance`` one by one."""
+        vids: list[int] = []
+        seen: set[int] = set()
+        for d in deletes(fz, 2 if len(fz) >= 4 else 1):
+            for vid in _get(self._deletes, d):
+                if vid not in seen:
+                    seen.add(vid)
+                    vids.append(vid)
+        if len(vids) < 2:
+            return vids
+        variants = self.variants
+        keys = [variants[v].fz for v in vids] + [variants[v].fz2 for v in vids]
+        dist = process.cdist([fz], keys, scorer=OSA.distance, score_cutoff=MAX_STRETCH)[0].tolist()
+        n = len(vids)
+        return [v for k, v in enumerate(vids)
+                if dist[k] <= MAX_STRETCH or (keys[n + k] and dist[n + k] <= MAX_STRETCH)]
 
     def _verify_typo(self, v: Variant, lkey: str, fz: str, c: Candidate) -> Hit | None:
         dist = typo_distance(v, lkey, fz)
@@ -656,45 +626,6 @@ class MarkIndex:
         marks of 5 letters or more) one or two letters ("Kestrel2", "iKestrel")."""
         return (not rest or rest.isdigit() or self.is_common(rest)
                 or (len(rest) <= 2 and mark_len >= 5))
-
-    def _substitution_hits(self, toks: list[Token], folded: str, ltoks: list[str]) -> list[Hit]:
-        """Multi-word marks with one word swapped for a look-alike, the rest standing."""
-        out: list[Hit] = []
-        if not self._by_word:
-            return out
-        done: set[tuple[int, int]] = set()
-        by_word = self._by_word
-        for i, t in enumerate(toks):
-            if t.run:
-                continue
-            entry = by_word.get(ltoks[i])
-            if entry is None or (isinstance(entry, list) and len(entry) > MAX_ANCHOR_MARKS):
-                continue  # a word in that many marks anchors nothing (and would cost per mark)
-            for vid, pos in entry if isinstance(entry, list) else (entry,):
-                start = i - pos
-                v = self.variants[vid]
-                n = len(v.words)
-                if start < 0 or start + n > len(toks) or (vid, start) in done:
-                    continue
-                done.add((vid, start))
-                # one word differs, the others stand as registered (cheapest test first)
-                diff = [j for j in range(n) if ltoks[start + j] != v.loose_words[j]]
-                if len(diff) != 1:
-                    continue
-                window = toks[start : start + n]
-                if any(w.run for w in window) or any(
-                    len(folded[a.end : b.start]) > 3 or any(ch.isalnum() for ch in folded[a.end : b.start])
-                    for a, b in itertools.pairwise(window)
-                ):
-                    continue
-                j = diff[0]
-                got, want = window[j].text, v.words[j]
-                close = fuzz.ratio(got, want) >= 60 or (
-                    got.isalpha() and want.isalpha() and jellyfish.metaphone(got) == jellyfish.metaphone(want))
-                if close:
-                    out.append(Hit(vid, "word_substitution", window[0].start, window[-1].end, 66,
-                                   f'"{v.text}" with "{want}" swapped for "{got}"'))
-        return out
 
     def _han_hits(self, t: Token) -> list[Hit]:
         out: list[Hit] = []

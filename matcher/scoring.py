@@ -28,7 +28,6 @@ from matcher.normalise import (
     RUN_RE,
     THAI_RE,
     bound,
-    compact,
     describe_span,
     fold,
 )
@@ -146,6 +145,7 @@ class _Context:
         self._view: TextView | None = None
         self._usage: dict[tuple[int, int, bool], Usage] = {}
         self.photos: dict[int, PhotoHit] = {}  # mark index -> an official photo the listing shows
+        self.supported: dict[int, bool] = {}  # mark index -> ``_supports``, asked once per mark
         self._head_first: bool | None = None
 
     @property
@@ -196,14 +196,16 @@ def _fashion_goods(ctx: _Context, mark: MarkRecord) -> bool:
 def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: list[Reason],
             start: int, end: int, retail_usd: float | None, family: str,
             product_id: str | None = None, disguised: bool = False,
-            product_with_mark: bool = False) -> Match | None:
+            product_with_mark: bool = False, cleared: bool | None = None) -> Match | None:
+    """The finding, explained and scored. ``cleared``: the ``disguised`` value with which the
+    caller has already found that ``_never_alerts`` is false for this finding (not asked twice)."""
     index, listing = ctx.index, ctx.listing
     usage = ctx.usage(start, end, kind is Kind.PRODUCT)
     cues = ctx.cues
     dictionary = index.is_dictionary_mark(midx)
     brand_signal = bool(disguised or cues or usage.abuse or usage.marked or product_with_mark)
-    if ctx.alertable_only and _never_alerts(ctx, mark, midx, kind, start, end, disguised,
-                                            product_with_mark):
+    if ctx.alertable_only and cleared != disguised and _never_alerts(
+            ctx, mark, midx, kind, start, end, disguised, product_with_mark):
         return None
     # referential (nominative / compatibility) use
     referential = False
@@ -274,7 +276,7 @@ def _finish(ctx: _Context, mark: MarkRecord, midx: int, kind: Kind, reasons: lis
         present.add("class_unknown")
     if dictionary:
         present.add("dictionary_mark")
-    if len(compact(fold(mark.mark))) <= 4:
+    if index.is_short_mark(midx):
         present.add("short_mark")
     if start >= ctx.title_end:
         present.add("description_only")
@@ -287,6 +289,10 @@ def scored(index: MarkIndex, listing_id: str, mark: MarkRecord, kind: Kind, reas
     log-odds (the first reason carries the base rate and the mark's own traits)."""
     model = calibration.model()
     coef = model.coef
+    score = max(0, min(100, round(100 * model.probability(present))))
+    tier = index.config.tier_for(score)
+    if tier is None:
+        return None  # decided before the reasons are worded
     own = {REASON_OF[f] for f in present if f in REASON_OF}
     first = model.intercept + sum(coef.get(f, 0.0) for f in present
                                   if f not in REASON_OF)
@@ -301,10 +307,6 @@ def scored(index: MarkIndex, listing_id: str, mark: MarkRecord, kind: Kind, reas
         else:
             pts = 0
         out.append(Reason(r.check, r.detail, r.span, pts))
-    score = max(0, min(100, round(100 * model.probability(present))))
-    tier = index.config.tier_for(score)
-    if tier is None:
-        return None
     return Match(listing_id, mark.mark_id, kind, score, tier, tuple(out), product_id,
                  frozenset(present))
 
@@ -360,6 +362,13 @@ def _other_class_hard(ctx: _Context, mark: MarkRecord, dictionary: bool, brand_s
 def _supports(ctx: _Context, midx: int) -> bool:
     """The rest of the listing supports a heavier typo of the mark: goods in its classes, a
     counterfeit cue phrase, or a price far below its products' retail price."""
+    found = ctx.supported.get(midx)
+    if found is None:
+        found = ctx.supported[midx] = _supported(ctx, midx)
+    return found
+
+
+def _supported(ctx: _Context, midx: int) -> bool:
     mark = ctx.index.marks[midx]
     if ctx.classes is not None and ctx.classes & mark.nice_classes:
         return True
@@ -464,8 +473,9 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
     results: list[Match] = []
     for midx, hit in best.items():
         mark = index.marks[midx]
-        if alertable_only and _never_alerts(ctx, mark, midx, Kind.TRADEMARK, hit.start, hit.end,
-                                            _is_disguised(ctx, hit), midx in product_marks):
+        cleared = _is_disguised(ctx, hit) if alertable_only else None
+        if cleared is not None and _never_alerts(ctx, mark, midx, Kind.TRADEMARK, hit.start,
+                                                 hit.end, cleared, midx in product_marks):
             continue
         main, extra = _main_reason(ctx, hit)
         reasons = [main, *extra]
@@ -476,7 +486,7 @@ def score_listing(index: MarkIndex, listing: ListingText, alertable_only: bool =
         family = "disguised" if disguised else family_of(hit.check, hit.base, hit.stretch)
         m = _finish(ctx, mark, midx, Kind.TRADEMARK, reasons, hit.start, hit.end,
                     index.retail_usd(midx), family, disguised=disguised,
-                    product_with_mark=midx in product_marks)
+                    product_with_mark=midx in product_marks, cleared=cleared)
         if m:
             results.append(m)
     prod_best: dict[int, tuple[int, str, int, int, int]] = {}
