@@ -9,6 +9,9 @@ from __future__ import annotations
 from celery import Celery
 
 from markwatch.settings import Settings, get_settings
+from tasks import fsqueue
+
+fsqueue.register()  # the embedded broker's messages appear whole (tasks/fsqueue.py)
 
 QUEUE = "markwatch"
 CRAWL_QUEUE = "crawl"
