@@ -38,6 +38,22 @@ def _ready() -> None:
     assert r.exit_code == 0, r.output
 
 
+def _crawl_watch(code: str, *, timeout: int) -> int:
+    """Crawl the watch on marketplace ``code`` as a worker does, in its own process; the run."""
+    with transaction(_store()) as s:
+        watch = s.scalars(sa.select(Watch).join(Marketplace)
+                          .where(Marketplace.code == code)).first()
+        crawl = CrawlRun(watch_id=watch.id)
+        s.add(crawl)
+        s.flush()
+        run_id = crawl.id
+    p = subprocess.run([sys.executable, "-m", "crawler.run", str(run_id)], cwd=REPO,
+                       env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                       timeout=timeout)
+    assert p.returncode == 0, p.stderr.decode()[-3000:]
+    return run_id
+
+
 def test_registry_stores_the_bundled_profiles() -> None:
     _ready()
     with _store()() as s:
@@ -186,17 +202,7 @@ def test_a_stored_profile_crawls_and_the_run_shows_what_it_did(monkeypatch) -> N
         r = run("registry", "load", str(DEMO_REGISTRY), "--marketplace-url",
                 f"shopc={mp['shopc']}")
         assert r.exit_code == 0, r.output
-        with transaction(_store()) as s:
-            watch = s.scalars(sa.select(Watch).join(Marketplace)
-                              .where(Marketplace.code == "shopc")).first()
-            crawl = CrawlRun(watch_id=watch.id)
-            s.add(crawl)
-            s.flush()
-            run_id = crawl.id
-        p = subprocess.run([sys.executable, "-m", "crawler.run", str(run_id)], cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
-                           timeout=120)
-        assert p.returncode == 0, p.stderr.decode()[-3000:]
+        run_id = _crawl_watch("shopc", timeout=120)
         broken = sum(1 for li in mp.shops["shopc"].listings if li.broken)
     assert broken  # shop c serves some broken pages: they are skipped, with reasons
     out = run("crawls", "--format", "json").output
@@ -363,17 +369,7 @@ def test_a_drafted_javascript_shop_profile_checks_and_crawls_in_the_browser(
         r = run("watch", "add", "--rights-holder", "kestrel-outdoor", "--mark-registration",
                 "018245771", "--marketplace", "vitrine", "--terms", "kestrel")
         assert r.exit_code == 0, r.output
-        with transaction(_store()) as s:
-            watch = s.scalars(sa.select(Watch).join(Marketplace)
-                              .where(Marketplace.code == "vitrine")).one()
-            crawl = CrawlRun(watch_id=watch.id)
-            s.add(crawl)
-            s.flush()
-            run_id = crawl.id
-        p = subprocess.run([sys.executable, "-m", "crawler.run", str(run_id)], cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
-                           timeout=240)
-        assert p.returncode == 0, p.stderr.decode()[-3000:]
+        _crawl_watch("vitrine", timeout=240)
     with _store()() as s:
         stored = {li.external_id: {"title": li.title, "price": li.price,
                                    "currency": li.currency, "seller": li.seller,
