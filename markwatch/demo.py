@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -160,8 +161,8 @@ def run_demo(
     upgrade(settings.effective_database_url)
 
     urls = shop_urls(settings)
-    require_free_ports(settings.marketplaces_host,
-                       [settings.marketplaces_port + i for i in range(len(urls))],
+    # the South-East Asian storefronts share one port: ask for the ports the shops listen on
+    require_free_ports(settings.marketplaces_host, sorted({urlsplit(u).port or 80 for u in urls.values()}),
                        setting="MARKWATCH_MARKETPLACES_PORT", what="the test marketplaces")
     engine = make_engine(settings.effective_database_url)
     factory = session_factory(engine)
